@@ -1,0 +1,93 @@
+"""APOA - Aplikasi Pelaporan Orang Asing.
+
+create_app() assembles the application from small register_* steps; each extension is created
+once in apoa.extensions and each domain registers its blueprint and commands explicitly here.
+"""
+import logging
+
+from flask import Flask
+
+from apoa.config import PROJECT_ROOT, build_config
+from apoa.errors import register_error_handlers
+from apoa.extensions import babel, csrf, db, limiter, login_manager, migrate
+from apoa.i18n import select_locale
+from apoa.logs import configure_logging
+
+log = logging.getLogger("apoa")
+
+
+def create_app(config=None, environ=None):
+    """Build the app. `config` overrides settings (tests); `environ` replaces os.environ."""
+    settings = build_config(environ, config)
+    app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"),
+                instance_path=settings["INSTANCE_DIR"])
+    app.config.update(settings)
+    configure_logging(app.config["LOG_LEVEL"])
+    register_extensions(app)
+    register_request_transaction(app)
+    register_blueprints(app)
+    register_commands(app)
+    register_error_handlers(app)
+    register_template_globals(app)
+    return app
+
+
+def register_extensions(app):
+    import apoa.models  # noqa: F401  (every table known to the metadata before anything asks)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    register_limiter(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+
+
+def register_request_transaction(app):
+    """One commit per request, at its end; any error response rolls everything back."""
+
+    @app.after_request
+    def commit_or_roll_back(response):
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+
+def register_limiter(app):
+    redis_url = app.config["REDIS_URL"]
+    if redis_url:
+        app.config["RATELIMIT_STORAGE_URI"] = redis_url
+    else:
+        # Production refuses to start without Redis (config.py); development may use memory.
+        log.warning("APOA_REDIS_URL is not set: rate limits are kept in memory for this process only")
+        app.config["RATELIMIT_STORAGE_URI"] = "memory://"
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
+
+
+def register_blueprints(app):
+    from apoa.auth.views import bp as auth_bp
+    from apoa.core.views import bp as core_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(auth_bp)
+
+
+def register_commands(app):
+    from apoa.auth.cli import users_cli
+    from apoa.demo.cli import demo_cli
+    from apoa.regions.cli import offices_cli, regions_cli
+
+    for group in (regions_cli, offices_cli, users_cli, demo_cli):
+        app.cli.add_command(group)
+
+
+def register_template_globals(app):
+    from apoa.i18n import LANGUAGE_NAMES
+
+    app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
+    app.jinja_env.globals["current_locale"] = select_locale

@@ -1,0 +1,125 @@
+"""Configuration from APOA_* environment variables, checked once at start-up.
+
+Every setting is documented in `.env.example`. A production start without a real secret key or
+database URL stops with a message naming the variable, rather than running half-configured.
+"""
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ("development", "production", "test")
+DEV_SECRET_KEY = "dev-only-not-secret"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str | None
+    required_in_production: bool = False
+
+
+SETTINGS = (
+    Setting("APOA_ENV", "development"),
+    Setting("APOA_SECRET_KEY", None, required_in_production=True),
+    Setting("APOA_DATABASE_URL", None, required_in_production=True),
+    Setting("APOA_REDIS_URL", None, required_in_production=True),
+    Setting("APOA_INSTANCE_DIR", str(PROJECT_ROOT / "instance")),
+    Setting("APOA_REGIONS_DIR", str(PROJECT_ROOT.parent / "shared" / "data" / "regions")),
+    Setting("APOA_LOG_LEVEL", "INFO"),
+    Setting("APOA_DEFAULT_LOCALE", "id"),
+    Setting("APOA_TILE_URL", ""),
+    Setting("APOA_TILE_ATTRIBUTION", ""),
+    Setting("APOA_MAX_UPLOAD_MB", "20"),
+)
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOCALES = ("id", "en")
+
+
+def read_environment(environ=None):
+    """Return {name: value} for every APOA_* setting, defaults filled in."""
+    environ = os.environ if environ is None else environ
+    return {s.name: environ.get(s.name) or s.default for s in SETTINGS}
+
+
+def build_config(environ=None, overrides=None):
+    """Turn APOA_* variables (and test overrides) into a Flask config mapping, or raise ConfigError."""
+    values = read_environment(environ)
+    env = values["APOA_ENV"]
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"APOA_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
+    if env == "production":
+        _require_production_settings(values)
+    config = _flask_config(values, env)
+    config.update(overrides or {})
+    _check_values(config)
+    return config
+
+
+def _require_production_settings(values):
+    for setting in SETTINGS:
+        if setting.required_in_production and not values[setting.name]:
+            raise ConfigError(f"{setting.name} must be set when APOA_ENV=production")
+    if values["APOA_SECRET_KEY"] == DEV_SECRET_KEY or len(values["APOA_SECRET_KEY"]) < 32:
+        raise ConfigError("APOA_SECRET_KEY must be a random value of at least 32 characters in production")
+
+
+def _flask_config(values, env):
+    production = env == "production"
+    return {
+        "APOA_ENV": env,
+        "TESTING": env == "test",
+        "SECRET_KEY": values["APOA_SECRET_KEY"] or DEV_SECRET_KEY,
+        "SQLALCHEMY_DATABASE_URI": with_driver(values["APOA_DATABASE_URL"]),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": values["APOA_REDIS_URL"],
+        "INSTANCE_DIR": values["APOA_INSTANCE_DIR"],
+        "REGIONS_DIR": values["APOA_REGIONS_DIR"],
+        "LOG_LEVEL": values["APOA_LOG_LEVEL"].upper(),
+        "BABEL_DEFAULT_LOCALE": values["APOA_DEFAULT_LOCALE"],
+        "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "apoa" / "translations"),
+        "TILE_URL": values["APOA_TILE_URL"],
+        "TILE_ATTRIBUTION": values["APOA_TILE_ATTRIBUTION"],
+        "MAX_CONTENT_LENGTH": _positive_int("APOA_MAX_UPLOAD_MB", values["APOA_MAX_UPLOAD_MB"]) * 1024 * 1024,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_SECURE": production,
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+    }
+
+
+def with_driver(url):
+    """Name psycopg2 explicitly: SQLAlchemy 2.1 takes a bare postgresql:// URL to mean psycopg 3."""
+    for scheme in ("postgresql://", "postgres://"):
+        if url and url.startswith(scheme):
+            return "postgresql+psycopg2://" + url[len(scheme):]
+    return url
+
+
+def _positive_int(name, raw):
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be greater than zero")
+    return value
+
+
+def _check_values(config):
+    if not config["SQLALCHEMY_DATABASE_URI"]:
+        raise ConfigError("APOA_DATABASE_URL is not set (make run / make test set it up for you)")
+    if not config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        raise ConfigError("APOA_DATABASE_URL must be a postgresql:// URL (PostGIS is required)")
+    if config["LOG_LEVEL"] not in LOG_LEVELS:
+        raise ConfigError(f"APOA_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+    if config["BABEL_DEFAULT_LOCALE"] not in LOCALES:
+        raise ConfigError(f"APOA_DEFAULT_LOCALE must be one of {', '.join(LOCALES)}")
+    if config["TILE_URL"] and "{z}" not in config["TILE_URL"]:
+        raise ConfigError("APOA_TILE_URL must be a tile template containing {z}, {x} and {y}")
