@@ -1,0 +1,177 @@
+"""Test fixtures: a real PostGIS database built by the migrations once per run, each test inside a
+transaction rolled back at its end, factories that return callables, and a signed-in client helper.
+
+Each run gets its own database, `<dev database>_test_<pid>` on the same server (or the database of
+APOA_TEST_DATABASE_URL), created afresh and dropped at the end, so two runs never disturb each other.
+"""
+import os
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import scoped_session, sessionmaker
+from flask_sqlalchemy.session import _app_ctx_id
+
+from apoa import create_app
+from apoa.config import with_driver
+from apoa.extensions import db, limiter
+from apoa.regions import importer
+from apoa.regions.cli import STANDARD_FILES
+
+from tests.factories import Factories
+
+REGIONS_DIR = Path(os.environ.get("APOA_REGIONS_DIR") or Path(__file__).resolve().parents[2] / "shared/data/regions")
+TEST_PASSWORD = "correct-horse-battery"
+
+
+def resolve_test_database_url():
+    explicit = os.environ.get("APOA_TEST_DATABASE_URL")
+    if explicit:
+        return make_url(with_driver(explicit))
+    base = os.environ.get("APOA_DATABASE_URL")
+    if not base:
+        pytest.exit("APOA_DATABASE_URL is not set: run the tests with `make test`", returncode=2)
+    url = make_url(with_driver(base))
+    return url.set(database=f"{url.database}_test_{os.getpid()}")
+
+
+def _admin_engine(url):
+    return create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+
+def recreate_database(url):
+    """Drop and create the database named by `url`, connecting to the server's `postgres` database."""
+    admin = _admin_engine(url)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+    admin.dispose()
+
+
+def drop_database(url):
+    admin = _admin_engine(url)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def drop_abandoned_test_databases(url):
+    """Test databases of runs that were killed before their clean-up (their process is gone)."""
+    prefix, _sep, _pid = url.database.rpartition("_")
+    admin = _admin_engine(url)
+    with admin.connect() as conn:
+        names = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
+                             {"p": f"{prefix}\\_%"}).scalars().all()
+    admin.dispose()
+    for name in names:
+        pid = name.rpartition("_")[2]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            drop_database(url.set(database=name))
+
+
+def app_environ(url, **extra):
+    return {
+        "APOA_ENV": "test",
+        "APOA_DATABASE_URL": url.render_as_string(hide_password=False),
+        "APOA_REDIS_URL": os.environ.get("APOA_REDIS_URL", ""),
+        "APOA_REGIONS_DIR": str(REGIONS_DIR),
+        "APOA_LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    url = resolve_test_database_url()
+    if not os.environ.get("APOA_TEST_DATABASE_URL"):
+        drop_abandoned_test_databases(url)
+    recreate_database(url)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    """The application on the test database, schema from the migrations, real regions imported."""
+    app = create_app({"WTF_CSRF_ENABLED": False},
+                     environ=app_environ(database_url, APOA_INSTANCE_DIR=str(tmp_path_factory.mktemp("instance"))))
+    with app.app_context():
+        upgrade()
+        importer.import_regions([REGIONS_DIR / name for name in STANDARD_FILES])
+        db.session.commit()
+        db.session.remove()
+    return app
+
+
+@pytest.fixture(scope="session")
+def harness(app, database_url, tmp_path_factory):
+    """A twin of the app whose context the test code runs in. Flask reuses an already pushed
+    context of the same app for a request, which would carry `g` and cached translations from one
+    request to the next; with the twin's context pushed, every request gets a fresh one, as in
+    production."""
+    return create_app({"WTF_CSRF_ENABLED": False},
+                      environ=app_environ(database_url, APOA_INSTANCE_DIR=app.config["INSTANCE_DIR"]))
+
+
+@pytest.fixture(autouse=True)
+def db_session(request, app, harness):
+    """Every test runs in a transaction that is rolled back: commits inside become savepoints."""
+    if "no_db_transaction" in request.keywords:
+        yield None
+        return
+    with harness.app_context():
+        connection = db.engine.connect()
+        transaction = connection.begin()
+        original = db.session
+        # A plain SQLAlchemy session: Flask-SQLAlchemy's own would ignore `bind` and use the engine.
+        factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+        db.session = scoped_session(factory, scopefunc=_app_ctx_id)
+        limiter.reset()
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.session = original
+            transaction.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make(app, db_session):
+    """Factories: `make.office(...)`, `make.user(...)`, `make.report(...)` each return a new row."""
+    return Factories(db_session, TEST_PASSWORD)
+
+
+class AuthActions:
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, user, password=TEST_PASSWORD):
+        return self._client.post("/masuk", data={"email": user.email, "password": password})
+
+    def logout(self):
+        return self._client.post("/keluar")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.fixture
+def english(app, harness, monkeypatch):
+    """Messages in English for this test (outside a request the configured default decides)."""
+    monkeypatch.setitem(app.config, "BABEL_DEFAULT_LOCALE", "en")
+    monkeypatch.setitem(harness.config, "BABEL_DEFAULT_LOCALE", "en")

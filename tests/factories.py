@@ -1,0 +1,72 @@
+"""Factories for tests: each method creates, flushes and returns one row with sensible defaults."""
+import itertools
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import func, select
+
+from apoa.auth.models import User
+from apoa.regions.lookup import locate
+from apoa.regions.models import Office, Region
+from apoa.regions.offices import set_jurisdiction
+from apoa.reports.models import Category, Report, ReportEvent
+from apoa.reports.states import State
+from apoa.reports.tracking import new_code
+
+# A point in Kecamatan Gambir, Jakarta Pusat.
+GAMBIR = (106.8271, -6.1754)
+
+
+class Factories:
+    def __init__(self, session, password):
+        self.session = session
+        self.password = password
+        self._numbers = itertools.count(1)
+
+    def _n(self):
+        return next(self._numbers)
+
+    def office(self, kind="kantor", parent=None, regions=(), code=None, name=None):
+        """An office; a kantor gets a kanwil (and that a ditjen) made for it unless a parent is given."""
+        n = self._n()
+        if parent is None and kind != "ditjen":
+            parent = self.office(kind="kanwil" if kind == "kantor" else "ditjen")
+        office = Office(code=code or f"{kind.upper()}-{n}", name=name or f"Test {kind} {n}", kind=kind, parent=parent)
+        self.session.add(office)
+        self.session.flush()
+        if regions:
+            set_jurisdiction(office.code, regions)
+        return office
+
+    def user(self, role="officer", office=None, email=None, name=None, active=True):
+        n = self._n()
+        if office is None and role in ("officer", "supervisor", "regional_head"):
+            office = self.office()
+        user = User(email=email or f"user{n}@example.com", name=name or f"User {n}", role=role,
+                    office=office, active=active)
+        user.set_password(self.password)
+        self.session.add(user)
+        self.session.flush()
+        return user
+
+    def report(self, point=GAMBIR, state=State.new.value, category_code="other", **fields):
+        """A report at `point` with its regions and office looked up, and its first history event."""
+        location = locate(*point)
+        category = self.session.scalar(select(Category).where(Category.code == category_code))
+        report = Report(
+            tracking_code=new_code(), state=state, category=category,
+            description=fields.pop("description", "Beberapa orang asing bekerja di proyek."),
+            people_count=fields.pop("people_count", 2), place_kind=fields.pop("place_kind", "project_site"),
+            observed_at=fields.pop("observed_at", datetime.now(timezone.utc) - timedelta(hours=3)),
+            location=func.ST_SetSRID(func.ST_MakePoint(*point), 4326),
+            kab_id=location.kabupaten.id if location else None,
+            kec_id=location.kecamatan.id if location and location.kecamatan else None,
+            office_id=location.office_id if location else None,
+            channel=fields.pop("channel", "web"), consent=True, **fields)
+        self.session.add(report)
+        self.session.flush()
+        self.session.add(ReportEvent(report_id=report.id, action="submit", to_state=state))
+        self.session.flush()
+        return report
+
+    def region(self, kode):
+        return self.session.scalar(select(Region).where(Region.kode == kode))

@@ -1,0 +1,58 @@
+import pytest
+
+from apoa import create_app
+from apoa.config import ConfigError, build_config
+
+DB = "postgresql://u@127.0.0.1:5432/apoa"
+GOOD_SECRET = "k" * 40
+
+
+def production(**extra):
+    return {"APOA_ENV": "production", "APOA_SECRET_KEY": GOOD_SECRET, "APOA_DATABASE_URL": DB,
+            "APOA_REDIS_URL": "redis://127.0.0.1:6379/0", **extra}
+
+
+def test_production_with_everything_set_starts():
+    config = build_config(production())
+    assert config["SECRET_KEY"] == GOOD_SECRET
+    assert config["SESSION_COOKIE_SECURE"] is True
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg2://u@127.0.0.1:5432/apoa"
+
+
+@pytest.mark.parametrize("missing", ["APOA_SECRET_KEY", "APOA_DATABASE_URL", "APOA_REDIS_URL"])
+def test_production_without_a_required_setting_stops_naming_it(missing):
+    with pytest.raises(ConfigError, match=missing):
+        build_config(production(**{missing: ""}))
+
+
+@pytest.mark.parametrize("secret", ["short", "dev-only-not-secret"])
+def test_production_refuses_a_weak_secret_key(secret):
+    with pytest.raises(ConfigError, match="APOA_SECRET_KEY"):
+        build_config(production(APOA_SECRET_KEY=secret))
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("APOA_ENV", "staging", "APOA_ENV"),
+    ("APOA_DATABASE_URL", "mysql://x/y", "postgresql"),
+    ("APOA_LOG_LEVEL", "LOUD", "APOA_LOG_LEVEL"),
+    ("APOA_DEFAULT_LOCALE", "fr", "APOA_DEFAULT_LOCALE"),
+    ("APOA_MAX_UPLOAD_MB", "ten", "APOA_MAX_UPLOAD_MB"),
+    ("APOA_MAX_UPLOAD_MB", "0", "APOA_MAX_UPLOAD_MB"),
+    ("APOA_TILE_URL", "https://tiles.example/tile.png", "APOA_TILE_URL"),
+])
+def test_malformed_settings_are_refused_with_their_name(name, value, message):
+    environ = {"APOA_DATABASE_URL": DB, name: value}
+    with pytest.raises(ConfigError, match=message):
+        build_config(environ)
+
+
+def test_development_defaults_need_only_a_database():
+    config = build_config({"APOA_DATABASE_URL": DB})
+    assert config["APOA_ENV"] == "development"
+    assert config["BABEL_DEFAULT_LOCALE"] == "id"
+    assert config["SESSION_COOKIE_SECURE"] is False
+
+
+def test_create_app_fails_fast_without_a_database():
+    with pytest.raises(ConfigError, match="APOA_DATABASE_URL"):
+        create_app(environ={"APOA_ENV": "development"})

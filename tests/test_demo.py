@@ -1,0 +1,32 @@
+"""The demo seed used by `make run`: offices over the three kabupaten, one user per role, reports."""
+from sqlalchemy import func, select
+
+from apoa.auth.models import Role, User
+from apoa.demo.seed import DEMO_PASSWORD, REPORT_WEIGHTS, seed_demo
+from apoa.extensions import db
+from apoa.regions.models import Region
+from apoa.reports.models import Report
+
+
+def test_demo_seed_creates_everything_once():
+    first = seed_demo(report_count=60)
+    assert first.offices == 7 and first.users == len(Role)
+    assert 50 <= first.reports <= 60
+    second = seed_demo(report_count=60)
+    assert (second.offices, second.users, second.reports) == (0, 0, 0)
+
+
+def test_demo_reports_lie_in_the_demo_kabupaten_and_have_an_office():
+    seed_demo(report_count=60)
+    kabupaten = db.session.scalars(
+        select(Region.kode).join(Report, Report.kab_id == Region.id).distinct()).all()
+    assert set(kabupaten) == set(REPORT_WEIGHTS)
+    assert db.session.scalar(select(func.count()).where(Report.office_id.is_(None))) == 0
+
+
+def test_every_demo_user_can_sign_in(client):
+    seed_demo(report_count=5)
+    for user in db.session.scalars(select(User)).all():
+        answer = client.post("/masuk", data={"email": user.email, "password": DEMO_PASSWORD})
+        assert answer.status_code == 302, user.email
+        client.post("/keluar")
