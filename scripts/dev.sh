@@ -7,11 +7,24 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 INSTANCE=${APOA_INSTANCE_DIR:-$ROOT/instance}
 VENV=${APOA_VENV:-$ROOT/.venv}
 PG_BIN=/usr/lib/postgresql/15/bin
-PG_PORT=${APOA_PG_PORT:-54329}
-REDIS_PORT=${APOA_REDIS_PORT:-63799}
+PG_PORT_FILE="$INSTANCE/pg/port"
+REDIS_PORT_FILE="$INSTANCE/redis/port"
 DEB_PACKAGES="postgresql-15 postgresql-15-postgis-3 redis-server chromium nodejs npm"
 
 log() { echo "[apoa] $*" >&2; }
+
+port_in_use() { (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Each checkout keeps the port it chose the first time, so two checkouts on one machine never
+# share (or fight over) a database or a Redis.
+instance_port() {
+  local file=$1 port=$2
+  if [ -f "$file" ]; then cat "$file"; return; fi
+  while port_in_use "$port"; do port=$((port + 1)); done
+  mkdir -p "$(dirname "$file")"
+  echo "$port" > "$file"
+  echo "$port"
+}
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -85,6 +98,10 @@ ensure_postgres_can_reach() {
 start_postgres() {
   local data="$INSTANCE/pg/data" sock="$INSTANCE/pg/run"
   mkdir -p "$INSTANCE/pg"
+  if pg_run "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    sed -n 4p "$data/postmaster.pid" > "$PG_PORT_FILE"  # the port a running cluster listens on
+  fi
+  PG_PORT=$(instance_port "$PG_PORT_FILE" 54329)
   if [ "$(id -u)" = 0 ]; then chown postgres: "$INSTANCE/pg"; fi
   ensure_postgres_can_reach "$INSTANCE/pg"
   if [ ! -f "$data/PG_VERSION" ]; then
@@ -102,6 +119,7 @@ start_postgres() {
 
 ensure_database() {
   local name=$1
+  PG_PORT=$(cat "$PG_PORT_FILE")
   if ! "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -Atqc "select 1 from pg_database where datname='$name'" postgres | grep -q 1; then
     "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres "$name"
   fi
@@ -114,9 +132,16 @@ stop_postgres() {
 
 # --- private Redis (only when APOA_REDIS_URL is unset) ----------------------------------------
 
+our_redis_running() {
+  local pid
+  pid=$(cat "$INSTANCE/redis/redis.pid" 2>/dev/null) || return 1
+  kill -0 "$pid" 2>/dev/null && redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1
+}
+
 start_redis() {
   mkdir -p "$INSTANCE/redis"
-  if ! redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+  REDIS_PORT=$(instance_port "$REDIS_PORT_FILE" 63799)
+  if ! our_redis_running; then
     log "starting Redis on 127.0.0.1:$REDIS_PORT"
     redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
       --dir "$INSTANCE/redis" --pidfile "$INSTANCE/redis/redis.pid" --logfile "$INSTANCE/redis/redis.log"
@@ -125,7 +150,9 @@ start_redis() {
 }
 
 stop_redis() {
-  redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+  [ -f "$REDIS_PORT_FILE" ] || return 0
+  REDIS_PORT=$(cat "$REDIS_PORT_FILE")
+  our_redis_running && redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
 }
 
 # Prints `export` lines for the services in use, so the Makefile can `eval` them.
