@@ -66,23 +66,30 @@ def register_limiter(app):
         log.warning("APOA_REDIS_URL is not set: rate limits are kept in memory for this process only")
         app.config["RATELIMIT_STORAGE_URI"] = "memory://"
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # Other endpoints stay open if Redis is down (logged); the report form checks the store itself
+    # and refuses to work without it (fails closed).
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     limiter.init_app(app)
 
 
 def register_blueprints(app):
     from apoa.auth.views import bp as auth_bp
     from apoa.core.views import bp as core_bp
+    from apoa.maps.assets import bp as assets_bp
+    from apoa.maps.views import bp as maps_bp
+    from apoa.reports.public_views import bp as public_bp
 
-    app.register_blueprint(core_bp)
-    app.register_blueprint(auth_bp)
+    for blueprint in (core_bp, auth_bp, public_bp, maps_bp, assets_bp):
+        app.register_blueprint(blueprint)
 
 
 def register_commands(app):
+    from apoa.audit.cli import audit_cli
     from apoa.auth.cli import users_cli
     from apoa.demo.cli import demo_cli
     from apoa.regions.cli import offices_cli, regions_cli
 
-    for group in (regions_cli, offices_cli, users_cli, demo_cli):
+    for group in (regions_cli, offices_cli, users_cli, demo_cli, audit_cli):
         app.cli.add_command(group)
 
 

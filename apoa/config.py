@@ -3,6 +3,9 @@
 Every setting is documented in `.env.example`. A production start without a real secret key or
 database URL stops with a message naming the variable, rather than running half-configured.
 """
+import base64
+import binascii
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +38,10 @@ SETTINGS = (
     Setting("APOA_TILE_URL", ""),
     Setting("APOA_TILE_ATTRIBUTION", ""),
     Setting("APOA_MAX_UPLOAD_MB", "20"),
+    Setting("APOA_CONTACT_KEYS", None, required_in_production=True),
+    Setting("APOA_REPORT_MAX_AGE_DAYS", "90"),
+    Setting("APOA_MIN_FILL_SECONDS", "3"),
+    Setting("APOA_RATELIMIT_ENABLED", "true"),
 )
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -82,10 +89,16 @@ def _flask_config(values, env):
         "REGIONS_DIR": values["APOA_REGIONS_DIR"],
         "LOG_LEVEL": values["APOA_LOG_LEVEL"].upper(),
         "BABEL_DEFAULT_LOCALE": values["APOA_DEFAULT_LOCALE"],
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Jakarta",
         "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "apoa" / "translations"),
         "TILE_URL": values["APOA_TILE_URL"],
         "TILE_ATTRIBUTION": values["APOA_TILE_ATTRIBUTION"],
         "MAX_CONTENT_LENGTH": _positive_int("APOA_MAX_UPLOAD_MB", values["APOA_MAX_UPLOAD_MB"]) * 1024 * 1024,
+        "CONTACT_KEYS": _contact_keys(values),
+        "REPORT_MAX_AGE_DAYS": _positive_int("APOA_REPORT_MAX_AGE_DAYS", values["APOA_REPORT_MAX_AGE_DAYS"]),
+        "MIN_FILL_SECONDS": _non_negative_int("APOA_MIN_FILL_SECONDS", values["APOA_MIN_FILL_SECONDS"]),
+        "RATELIMIT_ENABLED": _boolean("APOA_RATELIMIT_ENABLED", values["APOA_RATELIMIT_ENABLED"], production),
+        "UPLOAD_DIR": str(Path(values["APOA_INSTANCE_DIR"]) / "uploads"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
@@ -100,6 +113,48 @@ def with_driver(url):
         if url and url.startswith(scheme):
             return "postgresql+psycopg2://" + url[len(scheme):]
     return url
+
+
+def _contact_keys(values):
+    """Fernet keys, newest first: the first encrypts, all decrypt, so a key can be rotated in.
+
+    Outside production a key derived from the secret key keeps development and tests simple.
+    """
+    raw = values["APOA_CONTACT_KEYS"]
+    if not raw:
+        digest = hashlib.sha256(("contact:" + (values["APOA_SECRET_KEY"] or DEV_SECRET_KEY)).encode()).digest()
+        return [base64.urlsafe_b64encode(digest).decode()]
+    keys = [key.strip() for key in raw.split(",") if key.strip()]
+    if not keys or not all(_is_fernet_key(key) for key in keys):
+        raise ConfigError("APOA_CONTACT_KEYS must be comma-separated Fernet keys (32 bytes, url-safe base64)")
+    return keys
+
+
+def _is_fernet_key(key):
+    try:
+        return len(base64.urlsafe_b64decode(key.encode())) == 32
+    except (binascii.Error, ValueError):
+        return False
+
+
+def _boolean(name, raw, production):
+    value = raw.strip().lower()
+    if value not in ("true", "false", "1", "0", "yes", "no"):
+        raise ConfigError(f"{name} must be true or false, not {raw!r}")
+    enabled = value in ("true", "1", "yes")
+    if production and not enabled:
+        raise ConfigError(f"{name} cannot be switched off in production")
+    return enabled
+
+
+def _non_negative_int(name, raw):
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative")
+    return value
 
 
 def _positive_int(name, raw):

@@ -9,7 +9,7 @@ GOOD_SECRET = "k" * 40
 
 def production(**extra):
     return {"APOA_ENV": "production", "APOA_SECRET_KEY": GOOD_SECRET, "APOA_DATABASE_URL": DB,
-            "APOA_REDIS_URL": "redis://127.0.0.1:6379/0", **extra}
+            "APOA_REDIS_URL": "redis://127.0.0.1:6379/0", "APOA_CONTACT_KEYS": "A" * 43 + "=", **extra}
 
 
 def test_production_with_everything_set_starts():
@@ -56,3 +56,26 @@ def test_development_defaults_need_only_a_database():
 def test_create_app_fails_fast_without_a_database():
     with pytest.raises(ConfigError, match="APOA_DATABASE_URL"):
         create_app(environ={"APOA_ENV": "development"})
+
+
+def test_production_needs_contact_keys():
+    environ = production()
+    environ.pop("APOA_CONTACT_KEYS", None)
+    with pytest.raises(ConfigError, match="APOA_CONTACT_KEYS"):
+        build_config(environ)
+
+
+@pytest.mark.parametrize("keys", ["not-a-key", "YWJj", ","])
+def test_malformed_contact_keys_are_refused(keys):
+    with pytest.raises(ConfigError, match="APOA_CONTACT_KEYS"):
+        build_config({"APOA_DATABASE_URL": DB, "APOA_CONTACT_KEYS": keys})
+
+
+def test_several_contact_keys_allow_rotation():
+    new, old = "A" * 43 + "=", "B" * 43 + "="
+    assert build_config({"APOA_DATABASE_URL": DB, "APOA_CONTACT_KEYS": f"{new}, {old}"})["CONTACT_KEYS"] == [new, old]
+
+
+def test_rate_limits_cannot_be_switched_off_in_production():
+    with pytest.raises(ConfigError, match="APOA_RATELIMIT_ENABLED"):
+        build_config(production(APOA_RATELIMIT_ENABLED="false"))

@@ -6,9 +6,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from apoa.auth.forms import LoginForm
+from apoa.auth.forms import LoginForm, RegisterForm
 from apoa.auth.models import User
-from apoa.auth.services import authenticate
+from apoa.auth.services import authenticate, create_user, find_user_by_email
 from apoa.core.views import _safe_next
 from apoa.extensions import db, limiter, login_manager
 
@@ -54,3 +54,22 @@ def logout():
     log.info("user %s signed out", user.id)
     flash(_("You have signed out."), "success")
     return redirect(url_for("core.home"))
+
+
+@bp.route("/daftar", methods=["GET", "POST"])
+@limiter.limit("5 per hour", methods=["POST"])
+def register():
+    """Residents may keep an account to see their reports in one place; reporting needs none."""
+    if current_user.is_authenticated:
+        return redirect(url_for("public.my_reports"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        if find_user_by_email(form.email.data):
+            form.email.errors.append(_("An account with this email already exists. Sign in instead."))
+        else:
+            user = create_user(form.email.data, form.name.data, form.password.data, "resident")
+            login_user(user)
+            log.info("resident %s registered", user.id)
+            flash(_("Your account has been created."), "success")
+            return redirect(url_for("public.my_reports"))
+    return render_template("auth/register.html", form=form), 400 if form.errors else 200

@@ -72,10 +72,13 @@ def import_regions(paths, skip_unchanged=False, progress=None):
     if not features:
         return result
     _load_staging(features, progress)
+    _refuse_orphan_kecamatan()
     result.repaired = _repair_geometries()
     result.created, result.updated = _upsert_regions()
     result.parts = _rebuild_parts()
     _record_sources(sources)
+    # Fresh statistics, so the planner trusts the new lookup indexes straight away.
+    db.session.execute(text("ANALYZE region_part"))
     log.info("imported %d regions from %d files (%d new, %d updated, %d repaired)",
              len(features), len(sources), result.created, result.updated, len(result.repaired))
     return result
@@ -179,6 +182,18 @@ def _staging_row(feature):
             "label_lon": feature.label_lon, "source": feature.source, "geometry": feature.geometry}
 
 
+def _refuse_orphan_kecamatan():
+    """A kecamatan's lookup pieces name its kabupaten, so that kabupaten must be known."""
+    orphan = db.session.execute(text(
+        "SELECT s.kode, s.nama, s.source FROM region_staging s WHERE s.level = 'kecamatan'"
+        " AND NOT EXISTS (SELECT 1 FROM region_staging k WHERE k.kode = s.parent_kode)"
+        " AND NOT EXISTS (SELECT 1 FROM region r WHERE r.kode = s.parent_kode) ORDER BY s.kode LIMIT 1")).first()
+    if orphan:
+        raise UserValueError(_("%(kode)s %(nama)s in %(file)s belongs to a regency or city that is not imported; "
+                               "import the kabupaten/kota file first or together.",
+                               kode=orphan.kode, nama=orphan.nama, file=orphan.source))
+
+
 def _repair_geometries():
     """Repair invalid outlines with ST_MakeValid; refuse a feature whose repair leaves no area."""
     invalid = db.session.execute(text(
@@ -214,9 +229,11 @@ def _rebuild_parts():
         "DELETE FROM region_part WHERE region_id IN"
         " (SELECT r.id FROM region r JOIN region_staging s USING (kode))"))
     return db.session.execute(text(
-        "INSERT INTO region_part (region_id, level, geom)"
-        " SELECT r.id, r.level, ST_Subdivide(r.geom, :max_vertices)"
-        " FROM region r JOIN region_staging s USING (kode) WHERE r.level = ANY(:levels)"),
+        "INSERT INTO region_part (region_id, level, kode, kab_id, geom)"
+        " SELECT r.id, r.level, r.kode, coalesce(kab.id, r.id), ST_Subdivide(r.geom, :max_vertices)"
+        " FROM region r JOIN region_staging s USING (kode)"
+        " LEFT JOIN region kab ON r.level = 'kecamatan' AND kab.kode = r.parent_kode"
+        " WHERE r.level = ANY(:levels)"),
         {"max_vertices": SUBDIVIDE_MAX_VERTICES, "levels": list(LOOKUP_LEVELS)}).rowcount
 
 

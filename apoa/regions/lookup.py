@@ -1,10 +1,13 @@
 """Which kecamatan, kabupaten/kota, provinsi and office a point falls in.
 
-Lookups test the subdivided pieces in `region_part` (small polygons behind a GiST index), never
-the raw outlines. The kabupaten is the kecamatan's parent and the province the kabupaten's parent,
-taken from the codes, because the coarser outlines of higher levels miss coastal points. Where the
-source polygons overlap (Sorong/Tambrauw) or a point lies on a border, the lowest code wins so the
-answer is always the same.
+Lookups test the subdivided pieces in `region_part` (at most 64 vertices, one SP-GiST index per level (a quad-tree: cheaper probes than GiST for points here),
+each piece carrying its code and kabupaten), never the raw outlines. The kabupaten is the kecamatan's
+parent and the province the kabupaten's parent, taken from the codes, because the coarser outlines
+of higher levels miss coastal points. Where the source outlines overlap (they do along many borders,
+by a few metres) the lowest code wins, so the answer is always the same.
+
+The one-point lookup is on the path of every report submission, so it runs as a server-side
+prepared statement: planning the query costs more than executing it.
 """
 from dataclasses import dataclass
 
@@ -14,40 +17,56 @@ from sqlalchemy.types import Float
 
 from apoa.extensions import db
 
-# The kecamatan whose piece contains the point, else (data gaps) the kabupaten directly.
-_LOCATE_SQL = """
-WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g),
-kec AS (
-  SELECT r.id, r.kode, r.nama, r.parent_kode FROM region_part p JOIN region r ON r.id = p.region_id, pt
-  WHERE p.level = 'kecamatan' AND ST_Intersects(p.geom, pt.g) ORDER BY r.kode LIMIT 1),
-kab AS (
-  SELECT r.id, r.kode, r.nama, r.parent_kode FROM region r WHERE r.kode = (SELECT parent_kode FROM kec)
+# $1 = longitude, $2 = latitude. The kecamatan piece if any, else (data gaps) the kabupaten piece;
+# Append runs its branches in order and LIMIT stops after the first row.
+_POINT_SQL = """
+WITH pt AS (SELECT ST_SetSRID(ST_MakePoint($1, $2), 4326) AS g)
+SELECT hit.kec_id, hit.kab_id, (SELECT o.office_id FROM office_region o WHERE o.region_id = hit.kab_id)
+FROM (
+  (SELECT p.region_id AS kec_id, p.kab_id FROM region_part p, pt
+   WHERE p.level = 'kecamatan' AND ST_Intersects(p.geom, pt.g) ORDER BY p.kode LIMIT 1)
   UNION ALL
-  (SELECT r.id, r.kode, r.nama, r.parent_kode FROM region_part p JOIN region r ON r.id = p.region_id, pt
-   WHERE NOT EXISTS (SELECT 1 FROM kec) AND p.level = 'kabupaten_kota' AND ST_Intersects(p.geom, pt.g)
-   ORDER BY r.kode LIMIT 1)),
-prov AS (SELECT r.id, r.kode, r.nama FROM region r WHERE r.kode = (SELECT parent_kode FROM kab LIMIT 1))
-SELECT kec.id, kec.kode, kec.nama, kab.id, kab.kode, kab.nama, prov.id, prov.kode, prov.nama,
-       (SELECT o.office_id FROM office_region o WHERE o.region_id = kab.id)
-FROM kab LEFT JOIN kec ON true LEFT JOIN prov ON true
+  (SELECT NULL, p.kab_id FROM region_part p, pt
+   WHERE p.level = 'kabupaten_kota' AND ST_Intersects(p.geom, pt.g) ORDER BY p.kode LIMIT 1)
+  LIMIT 1
+) hit
 """
+_PREPARED_NAME = "apoa_locate_point"
+_PREPARED_FLAG = "apoa_locate_prepared"
 
-_LOCATE_MANY_SQL = """
-SELECT t.i, kec.id, coalesce(kec.parent_id, kab.id), (SELECT o.office_id FROM office_region o
-       WHERE o.region_id = coalesce(kec.parent_id, kab.id))
+_MANY_SQL = """
+SELECT kec.region_id, coalesce(kec.kab_id, kab.kab_id),
+       (SELECT o.office_id FROM office_region o WHERE o.region_id = coalesce(kec.kab_id, kab.kab_id))
 FROM unnest(:lons, :lats) WITH ORDINALITY AS t(lon, lat, i)
 LEFT JOIN LATERAL (
-  SELECT r.id, (SELECT k.id FROM region k WHERE k.kode = r.parent_kode) AS parent_id
-  FROM region_part p JOIN region r ON r.id = p.region_id
+  SELECT p.region_id, p.kab_id FROM region_part p
   WHERE p.level = 'kecamatan' AND ST_Intersects(p.geom, ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326))
-  ORDER BY r.kode LIMIT 1) kec ON true
+  ORDER BY p.kode LIMIT 1) kec ON true
 LEFT JOIN LATERAL (
-  SELECT p.region_id AS id FROM region_part p JOIN region r ON r.id = p.region_id
-  WHERE kec.id IS NULL AND p.level = 'kabupaten_kota'
+  SELECT p.kab_id FROM region_part p
+  WHERE kec.region_id IS NULL AND p.level = 'kabupaten_kota'
     AND ST_Intersects(p.geom, ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326))
-  ORDER BY r.kode LIMIT 1) kab ON true
+  ORDER BY p.kode LIMIT 1) kab ON true
 ORDER BY t.i
 """
+
+_NAMES_SQL = """
+SELECT r.level, r.id, r.kode, r.nama FROM region r WHERE r.id = ANY(:ids)
+UNION ALL
+SELECT pr.level, pr.id, pr.kode, pr.nama FROM region kab JOIN region pr ON pr.kode = kab.parent_kode
+WHERE kab.id = :kab_id
+"""
+
+
+@dataclass(frozen=True)
+class LocatedIds:
+    kec_id: int | None
+    kab_id: int | None
+    office_id: int | None
+
+    @property
+    def found(self):
+        return self.kab_id is not None
 
 
 @dataclass(frozen=True)
@@ -70,32 +89,44 @@ class Location:
         return [(level, place) for level, place in pairs if place is not None]
 
 
-@dataclass(frozen=True)
-class LocatedIds:
-    kec_id: int | None
-    kab_id: int | None
-    office_id: int | None
+def locate_ids(lon, lat):
+    """Region and office ids of one point (all None outside every region). The fast path."""
+    pooled = db.session.connection().connection
+    if not pooled.info.get(_PREPARED_FLAG):
+        _prepare(pooled)
+    with pooled.driver_connection.cursor() as cursor:
+        cursor.execute(f"EXECUTE {_PREPARED_NAME}(%s, %s)", (float(lon), float(lat)))
+        row = cursor.fetchone()
+    return LocatedIds(*row) if row else LocatedIds(None, None, None)
+
+
+def _prepare(pooled):
+    # A prepared statement lives as long as its connection, whatever happens to transactions.
+    with pooled.driver_connection.cursor() as cursor:
+        cursor.execute(f"PREPARE {_PREPARED_NAME}(float8, float8) AS {_POINT_SQL}")
+    pooled.info[_PREPARED_FLAG] = True
 
 
 def locate(lon, lat):
-    """The regions and office of one point, or None when it lies outside every region."""
-    row = db.session.execute(text(_LOCATE_SQL), {"lon": lon, "lat": lat}).first()
-    if row is None:
+    """The regions (with codes and names) and office of one point, or None outside every region."""
+    ids = locate_ids(lon, lat)
+    if not ids.found:
         return None
-    return Location(kecamatan=_place(row[0:3]), kabupaten=_place(row[3:6]),
-                    provinsi=_place(row[6:9]), office_id=row[9])
+    rows = db.session.execute(text(_NAMES_SQL), {"ids": [i for i in (ids.kec_id, ids.kab_id) if i],
+                                                 "kab_id": ids.kab_id}).all()
+    places = {level: Place(id_, kode, nama) for level, id_, kode, nama in rows}
+    return Location(kecamatan=places.get("kecamatan"), kabupaten=places["kabupaten_kota"],
+                    provinsi=places.get("provinsi"), office_id=ids.office_id)
 
 
 def locate_many(points):
     """Region and office ids for many (lon, lat) points in one query, in the order given."""
     if not points:
         return []
-    statement = text(_LOCATE_MANY_SQL).bindparams(
-        bindparam("lons", type_=ARRAY(Float)), bindparam("lats", type_=ARRAY(Float)))
+    statement = text(_MANY_SQL).bindparams(bindparam("lons", type_=ARRAY(Float)), bindparam("lats", type_=ARRAY(Float)))
     lons, lats = zip(*points)
+    # The planner's cost estimate for thousands of lateral lookups switches JIT compilation on,
+    # which costs more than the whole query saves.
+    db.session.execute(text("SET LOCAL jit = off"))
     rows = db.session.execute(statement, {"lons": list(lons), "lats": list(lats)}).all()
-    return [LocatedIds(kec_id=r[1], kab_id=r[2], office_id=r[3]) for r in rows]
-
-
-def _place(values):
-    return Place(*values) if values[0] is not None else None
+    return [LocatedIds(*row) for row in rows]

@@ -5,7 +5,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from geoalchemy2 import Geometry
 from sqlalchemy import (CheckConstraint, Column, DateTime, Float, ForeignKey, Index, Integer, String,
-                        Table, func)
+                        Table, func, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from apoa.extensions import db
@@ -55,17 +55,28 @@ class Region(db.Model):
 
 
 class RegionPart(db.Model):
-    """A small piece of a region (ST_Subdivide): point lookups test these, never the raw outline."""
+    """A small piece of a region (ST_Subdivide): point lookups test these, never the raw outline.
+
+    Each piece carries its region's code and kabupaten, and each level has its own index, so a
+    lookup is one index search with no join (see lookup.py).
+    """
 
     __tablename__ = "region_part"
     __table_args__ = (
-        Index("ix_region_part_geom", "geom", postgresql_using="gist"),
+        Index("ix_region_part_kecamatan_geom", "geom", postgresql_using="spgist",
+              postgresql_where=text("level = 'kecamatan'")),
+        Index("ix_region_part_kabupaten_geom", "geom", postgresql_using="spgist",
+              postgresql_where=text("level = 'kabupaten_kota'")),
         Index("ix_region_part_region_id", "region_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     region_id: Mapped[int] = mapped_column(ForeignKey("region.id", ondelete="CASCADE"))
     level: Mapped[str] = mapped_column(String(20))
+    kode: Mapped[str] = mapped_column(String(16))
+    # The kabupaten/kota the piece lies in: the region itself for a kabupaten piece, the parent
+    # for a kecamatan piece.
+    kab_id: Mapped[int] = mapped_column(ForeignKey("region.id", ondelete="CASCADE"))
     geom = mapped_column(Geometry("POLYGON", srid=4326, spatial_index=False), nullable=False)
 
 

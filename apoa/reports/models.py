@@ -1,4 +1,5 @@
 """Reports, their append-only history, their photos, and the category list."""
+import uuid
 from datetime import datetime
 
 from geoalchemy2 import Geometry
@@ -64,6 +65,8 @@ class Report(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tracking_code: Mapped[str] = mapped_column(String(20), unique=True)
+    # The idempotency key of the form that made the report: a resend returns this report.
+    submission_key: Mapped[uuid.UUID | None] = mapped_column(unique=True)
     state: Mapped[str] = mapped_column(String(20), default=State.new.value)
     outcome: Mapped[str | None] = mapped_column(String(20))
     action_taken: Mapped[str | None] = mapped_column(String(20))

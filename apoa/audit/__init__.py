@@ -1,0 +1,1 @@
+"""The hash-chained audit log: every state change and every read of personal data."""

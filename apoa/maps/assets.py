@@ -1,0 +1,33 @@
+"""Front-end libraries served by the app itself, from the pinned npm packages installed at set-up.
+
+The machines that run APOA may have no internet, so nothing is loaded from a CDN, and nothing
+third-party is copied into the repository: `npm ci` puts the packages in node_modules/.
+"""
+import logging
+
+from flask import Blueprint, abort, send_from_directory
+
+from apoa.config import PROJECT_ROOT
+
+bp = Blueprint("assets", __name__, url_prefix="/assets")
+log = logging.getLogger("apoa.maps")
+
+NODE_MODULES = PROJECT_ROOT / "node_modules"
+# Package → the folder of its distributable files. Only these are served.
+PACKAGES = {
+    "leaflet": NODE_MODULES / "leaflet" / "dist",
+    "leaflet.markercluster": NODE_MODULES / "leaflet.markercluster" / "dist",
+}
+ONE_YEAR = 365 * 24 * 3600
+
+
+@bp.get("/vendor/<package>/<path:filename>")
+def vendor(package, filename):
+    folder = PACKAGES.get(package)
+    if folder is None:
+        abort(404)
+    if not folder.is_dir():
+        log.error("front-end package %s is not installed: run `make run` (npm ci)", package)
+        abort(404)
+    # Versions are pinned in package-lock.json, so a file's content changes only with an upgrade.
+    return send_from_directory(folder, filename, max_age=ONE_YEAR)

@@ -1,0 +1,162 @@
+"""What residents use: the report form, the receipt, the status page and their own reports."""
+import io
+import logging
+import uuid
+
+import qrcode
+import qrcode.image.svg
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from markupsafe import Markup
+from sqlalchemy import select
+
+from apoa.extensions import db, limiter
+from apoa.reports import tracking
+from apoa.reports.abuse import (device_key, filled_too_fast, give_device_cookie, new_form_stamp,
+                                rate_limit_store_available)
+from apoa.reports.contact import Contact
+from apoa.reports.forms import FollowUpForm, ReportForm, StatusLookupForm
+from apoa.reports.models import Category
+from apoa.reports.services import (NewReport, OutsideIndonesia, add_follow_up, find_by_code,
+                                   find_by_submission_key, public_status, reports_of, submit_report)
+
+bp = Blueprint("public", __name__)
+log = logging.getLogger("apoa.reports")
+
+SUBMIT_LIMIT = "10 per hour;30 per day"
+STATUS_MISS_LIMIT = "20 per hour"
+FOLLOW_UP_LIMIT = "10 per hour"
+
+
+def active_categories():
+    return db.session.scalars(select(Category).where(Category.active).order_by(Category.position)).all()
+
+
+def signed_in_user():
+    return current_user._get_current_object() if current_user.is_authenticated else None
+
+
+@bp.get("/lapor")
+def new_report():
+    form = ReportForm(active_categories(), started_at=new_form_stamp(), submission_key=str(uuid.uuid4()))
+    return give_device_cookie(make_response(render_form(form)))
+
+
+def render_form(form, status=200):
+    return render_template("reports/new.html", form=form), status
+
+
+@bp.post("/lapor")
+@limiter.limit(SUBMIT_LIMIT)
+@limiter.limit(SUBMIT_LIMIT, key_func=device_key)
+def submit():
+    if not rate_limit_store_available():
+        abort(503)  # fails closed: without its limits the form would be open to floods
+    earlier = find_by_submission_key(request.form.get("submission_key"))
+    if earlier is not None:
+        return redirect(url_for(".receipt", code=earlier.tracking_code), 303)
+    form = ReportForm(active_categories())
+    if form.website.data:
+        log.warning("report form refused: honeypot filled")
+        abort(400)
+    if not form.validate():
+        return render_form(form, 400)
+    if filled_too_fast(form.started_at.data):
+        flash(_("That was very quick. Please check your report and send it again."), "error")
+        form.started_at.data = new_form_stamp()
+        return render_form(form, 400)
+    try:
+        report = submit_report(report_from_form(form), reporter=signed_in_user())
+    except OutsideIndonesia as error:
+        form.latitude.errors.append(error.message)
+        return render_form(form, 400)
+    return redirect(url_for(".receipt", code=report.tracking_code), 303)
+
+
+def report_from_form(form):
+    contact = None
+    if form.reporter.data == "contact":
+        contact = Contact(name=form.contact_name.data or None, phone=form.contact_phone.data or None,
+                          email=form.contact_email.data or None)
+    return NewReport(
+        category_id=form.category.data, description=form.description.data, people_count=form.people_count.data,
+        place_kind=form.place_kind.data, observed_at=form.observed_at_utc(), point=form.coordinates(),
+        submission_key=_valid_key(form.submission_key.data), nationality=form.nationality.data or None,
+        accuracy_m=form.accuracy(), address=form.address.data, photos=form.clean_photos, contact=contact)
+
+
+def _valid_key(raw):
+    try:
+        return str(uuid.UUID(raw))
+    except (TypeError, ValueError):
+        return str(uuid.uuid4())  # a form without a key still works, it just is not idempotent
+
+
+@bp.get("/lapor/tanda-terima/<code>")
+def receipt(code):
+    report = find_by_code(code) or abort(404)
+    status_url = url_for(".status", code=report.tracking_code, _external=True)
+    return render_template("reports/receipt.html", report=report, code=tracking.display(report.tracking_code),
+                           status_url=status_url, qr_svg=qr_svg(status_url))
+
+
+def qr_svg(data):
+    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return Markup(buffer.getvalue().decode())
+
+
+@bp.route("/status", methods=["GET", "POST"])
+def status_lookup():
+    form = StatusLookupForm()
+    if form.validate_on_submit():
+        code = tracking.normalise(form.code.data) or "".join(form.code.data.split()).upper()[:40]
+        return redirect(url_for(".status", code=code), 303)
+    return render_template("reports/status_lookup.html", form=form), 400 if form.errors else 200
+
+
+def _is_miss(response):
+    return response.status_code == 404
+
+
+@bp.get("/status/<code>")
+@limiter.limit(STATUS_MISS_LIMIT, deduct_when=_is_miss)
+def status(code):
+    report = find_by_code(code)
+    if report is None:
+        return unknown_code()
+    return render_status(report, FollowUpForm())
+
+
+def unknown_code():
+    # Malformed, mistyped and unknown codes all get this same answer.
+    return render_template("reports/status_unknown.html", form=StatusLookupForm()), 404
+
+
+def render_status(report, follow_up_form, status_code=200):
+    return render_template("reports/status.html", status=public_status(report), form=follow_up_form,
+                           code=tracking.display(report.tracking_code)), status_code
+
+
+@bp.post("/status/<code>/tambahan")
+@limiter.limit(FOLLOW_UP_LIMIT)
+@limiter.limit(STATUS_MISS_LIMIT, deduct_when=_is_miss)
+def follow_up(code):
+    report = find_by_code(code)
+    if report is None:
+        return unknown_code()
+    form = FollowUpForm()
+    if not form.validate():
+        return render_status(report, form, 400)
+    add_follow_up(report, form.note.data, form.clean_photos, reporter=signed_in_user())
+    flash(_("Thank you. Your additional information has been added to the report."), "success")
+    return redirect(url_for(".status", code=report.tracking_code), 303)
+
+
+@bp.get("/laporan-saya")
+@login_required
+def my_reports():
+    reports = [(r, public_status(r)) for r in reports_of(current_user)]
+    return render_template("reports/mine.html", reports=reports, display=tracking.display)
