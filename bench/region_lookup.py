@@ -2,27 +2,41 @@
 
 What is measured, in one run and on the same points:
 
-* per point: the latency of one `apoa.regions.lookup.locate(lon, lat)` call (p50/p95/p99) through
-  the app's own SQLAlchemy session, i.e. what a report submission pays;
-* bulk: points per second of `locate_many(points)`, in batches (map imports, back-fills);
-* the naive way, for comparison: the same questions answered with ST_Contains on the unsubdivided
-  `region.geom` outlines (level 'kecamatan', then kabupaten and provinsi by parent code), shaped
-  like the product's functions and run through the same session path, so the only difference is
-  the geometry tested. Single lookups of both ways are interleaved, so background load hits both;
-* correctness: the kecamatan found by both ways must agree (a point exactly on a shared border may
-  differ: ST_Intersects on pieces counts it in, ST_Contains on outlines counts it out), and points
-  at sea or outside Indonesia must find no region at all;
-* where the time goes: planning vs execution time of the single-point SQL (EXPLAIN ANALYZE on a
-  sample), the cost of `SELECT 1` through the same session, and the JIT share of one bulk batch,
-  so that a missed target comes with its explanation.
+* per point: the latency (p50/p95/p99) of one `apoa.regions.lookup.locate_ids(lon, lat)` call,
+  the product's fast path that a report submission pays (a server-side prepared statement over the
+  subdivided pieces, executed on the driver cursor inside the app session's transaction); for
+  information also `locate(lon, lat)`, i.e. locate_ids plus one query for the names (the CLI);
+* two naive single-point baselines, through the same SQLAlchemy session (`db.session.execute`):
+  - "naive, kecamatan" (the headline baseline, the stricter one): ST_Contains on the unsubdivided
+    `region.geom` outlines of level 'kecamatan', then kabupaten and provinsi by parent code and
+    the office, in one statement shaped like the product's lookup;
+  - "naive, all levels": `SELECT level, kode FROM region WHERE ST_Contains(geom, point)` over the
+    raw outlines of all three levels, what a straightforward implementation without the code
+    hierarchy would do.
+  The four single-point lookups are interleaved, rotating which goes first, so background load
+  hits all alike;
+* bulk: points per second of `locate_many(points)` in batches, on one connection, and on
+  --workers (default 2) threads at once, each with its own app context, session and connection,
+  the points split into equal contiguous parts (a bulk import would use both cores). The naive
+  bulk query (ST_Contains on the raw kecamatan outlines, kabupaten outline where no kecamatan
+  contains the point) gets exactly the same treatment, and like `locate_many` it runs with
+  `SET LOCAL jit = off`, so the comparison is like for like;
+* correctness: the kecamatan found by the product and by both naive ways must agree (a point
+  exactly on a shared border may differ: ST_Intersects on pieces counts it in, ST_Contains on
+  outlines counts it out), points at sea or outside Indonesia must find no region at all, and the
+  parallel bulk runs must give the same answers as the one-connection runs;
+* where the time goes: planning vs execution time of each single-point statement (EXPLAIN ANALYZE
+  on a sample; for the product, of the prepared statement), the cost of `SELECT 1` through the
+  session and through the driver cursor, and planning/execution/JIT of one bulk batch each way.
 
 Points are deterministic for a seed: 95% are drawn inside real kecamatan (chosen with probability
 proportional to the square root of their area, so both small urban and large rural ones appear;
 then ST_GeneratePoints with a seed), 5% are random points in Indonesia's bounding box that lie in
 no region (sea, neighbouring countries). The database is only read.
 
-Run: .venv/bin/python bench/region_lookup.py [--points N] [--bulk N] [--seed S]  (or `make bench`)
-with APOA_DATABASE_URL set. Prints a table, then as its last line one JSON object with the figures.
+Run: .venv/bin/python bench/region_lookup.py [--points N] [--bulk N] [--workers N] [--seed S]
+(or `make bench`) with APOA_DATABASE_URL set. Prints a table, then as its last line one JSON object
+with the figures.
 """
 import argparse
 import gc
@@ -32,11 +46,13 @@ import os
 import platform
 import random
 import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from flask import current_app
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -44,8 +60,8 @@ from sqlalchemy.types import Float, Integer
 
 from apoa import create_app
 from apoa.extensions import db
-from apoa.regions.lookup import (_LOCATE_MANY_SQL, _LOCATE_SQL, LocatedIds, Location, Place, locate,
-                                 locate_many)
+from apoa.regions.lookup import (_MANY_SQL, _PREPARED_NAME, LocatedIds, Location, Place, locate,
+                                 locate_ids, locate_many)
 
 TARGETS = {"p95_ms": 0.3, "bulk_points_per_s": 30_000, "p95_ratio": 10.0, "bulk_ratio": 10.0}
 OUTSIDE_SHARE = 0.05
@@ -53,7 +69,8 @@ BBOX = (94.5, -11.5, 141.5, 6.5)  # west, south, east, north: Indonesia and its 
 WARMUP = 300  # untimed calls per method before the timed ones
 EXPLAIN_SAMPLE = 200  # single points explained for the planning/execution split
 
-# The naive single-point lookup: _LOCATE_SQL with ST_Contains on the raw outlines.
+# Naive single point, kecamatan level (the headline baseline): ST_Contains on the raw kecamatan
+# outlines, then kabupaten and provinsi by parent code, names and office, in one statement.
 NAIVE_LOCATE_SQL = """
 WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g),
 kec AS (
@@ -73,7 +90,12 @@ SELECT kec.id, kec.kode, kec.nama, kab.id, kab.kode, kab.nama, prov.id, prov.kod
 FROM kab LEFT JOIN kec ON true LEFT JOIN prov ON true
 """
 
-# The naive bulk lookup: _LOCATE_MANY_SQL with ST_Contains on the raw outlines.
+# Naive single point, all levels: every raw outline that contains the point, no code hierarchy.
+NAIVE_ALL_LEVELS_SQL = """
+SELECT level, kode FROM region WHERE ST_Contains(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
+"""
+
+# The naive bulk lookup: locate_many's query with ST_Contains on the raw outlines.
 NAIVE_LOCATE_MANY_SQL = """
 SELECT t.i, kec.id, coalesce(kec.parent_id, kab.id), (SELECT o.office_id FROM office_region o
        WHERE o.region_id = coalesce(kec.parent_id, kab.id))
@@ -90,6 +112,14 @@ LEFT JOIN LATERAL (
   ORDER BY r.kode LIMIT 1) kab ON true
 ORDER BY t.i
 """
+
+# Names of the single-point lookups, in the order of the report.
+PRODUCT, WITH_NAMES, NAIVE_KEC, NAIVE_ALL = ("locate_ids", "locate", "naive_kecamatan",
+                                             "naive_all_levels")
+
+# kode -> (id, level) of every region, filled once by run(); used to turn the codes found by the
+# all-levels baseline into ids for the cross-check (outside the timed calls).
+REGIONS_BY_KODE = {}
 
 
 @dataclass(frozen=True)
@@ -110,11 +140,13 @@ def parse_args():
     parser.add_argument("--naive-bulk", type=int, default=None,
                         help="points for the naive bulk query (default: as many as --bulk)")
     parser.add_argument("--batch", type=int, default=10_000, help="points per bulk call (10000)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="threads (each with its own connection) for the parallel bulk runs (2)")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
     args.naive_bulk = min(args.naive_bulk or args.bulk, args.bulk)
-    if min(args.points, args.bulk, args.naive_bulk, args.batch) < 1:
-        parser.error("--points, --bulk, --naive-bulk and --batch must be positive")
+    if min(args.points, args.bulk, args.naive_bulk, args.batch, args.workers) < 1:
+        parser.error("--points, --bulk, --naive-bulk, --batch and --workers must be positive")
     return args
 
 
@@ -137,7 +169,11 @@ def environment():
                                   " current_setting('jit')")).one()
     return {"cpus": os.cpu_count(), "machine": platform.machine(),
             "python": platform.python_version(), "postgresql": row[0].split()[0],
-            "postgis": row[1], "jit": row[2]}
+            "postgis": row[1], "jit": row[2], "loadavg_start": load_average()}
+
+
+def load_average():
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 # --- points ---------------------------------------------------------------------------------
@@ -193,9 +229,16 @@ def take(points, count):
     return [points[i % len(points)] for i in range(count)]
 
 
-# --- the naive way, shaped like the product's locate() and locate_many() ----------------------
+def load_region_codes():
+    REGIONS_BY_KODE.clear()
+    REGIONS_BY_KODE.update({kode: (id_, level) for id_, kode, level in db.session.execute(
+        text("SELECT id, kode, level FROM region")).all()})
+
+
+# --- the naive ways -------------------------------------------------------------------------
 
 def naive_locate(lon, lat):
+    """Kecamatan baseline, shaped like the product's locate(): a Location or None."""
     row = db.session.execute(text(NAIVE_LOCATE_SQL), {"lon": lon, "lat": lat}).first()
     if row is None:
         return None
@@ -204,18 +247,32 @@ def naive_locate(lon, lat):
                     provinsi=place(row[6:9]), office_id=row[9])
 
 
+def naive_all_levels(lon, lat):
+    """All-levels baseline: the (level, kode) rows of every outline containing the point."""
+    return db.session.execute(text(NAIVE_ALL_LEVELS_SQL), {"lon": lon, "lat": lat}).all()
+
+
 def naive_locate_many(points):
+    """Bulk baseline, run like locate_many: one statement per batch, with JIT off."""
     statement = text(NAIVE_LOCATE_MANY_SQL).bindparams(
         bindparam("lons", type_=ARRAY(Float)), bindparam("lats", type_=ARRAY(Float)))
     lons, lats = zip(*points)
+    db.session.execute(text("SET LOCAL jit = off"))  # as locate_many does: like for like
     rows = db.session.execute(statement, {"lons": list(lons), "lats": list(lats)}).all()
     return [LocatedIds(kec_id=r[1], kab_id=r[2], office_id=r[3]) for r in rows]
 
 
 def answer(result):
-    """(kecamatan id, kabupaten id) of a Location or LocatedIds; None when no region was found."""
+    """(kecamatan id, kabupaten id) of any lookup's result; None when no region was found.
+    For the all-levels rows, the lowest code per level wins, as in the product."""
     if isinstance(result, Location):
         return (result.kecamatan.id if result.kecamatan else None, result.kabupaten.id)
+    if isinstance(result, list):
+        if not result:
+            return None
+        lowest = lambda level: min((kode for lvl, kode in result if lvl == level), default=None)  # noqa: E731
+        kec, kab = lowest("kecamatan"), lowest("kabupaten_kota")
+        return (REGIONS_BY_KODE[kec][0] if kec else None, REGIONS_BY_KODE[kab][0] if kab else None)
     if result is None or (result.kec_id is None and result.kab_id is None):
         return None
     return (result.kec_id, result.kab_id)
@@ -224,15 +281,17 @@ def answer(result):
 # --- timing ---------------------------------------------------------------------------------
 
 def time_single(lookups, points):
-    """Time one call per point of each lookup, interleaved (alternating which goes first) so
+    """Time one call per point of each lookup, interleaved (rotating which goes first) so
     background load hits all alike; returns {name: (latencies in ns, answers)}."""
+    names = list(lookups)
     for lookup in lookups.values():
         for p in take(points, WARMUP):
             lookup(p.lon, p.lat)
     gc.collect()
-    timed = {name: ([], []) for name in lookups}
+    timed = {name: ([], []) for name in names}
     for i, p in enumerate(points):
-        for name in (list(lookups) if i % 2 == 0 else list(reversed(lookups))):
+        shift = i % len(names)
+        for name in names[shift:] + names[:shift]:
             start = time.perf_counter_ns()
             result = lookups[name](p.lon, p.lat)
             timed[name][0].append(time.perf_counter_ns() - start)
@@ -240,17 +299,65 @@ def time_single(lookups, points):
     return timed
 
 
+def run_batches(lookup_many, coords, batch):
+    results = []
+    for i in range(0, len(coords), batch):
+        results.extend(lookup_many(coords[i:i + batch]))
+    return results
+
+
 def time_bulk(lookup_many, points, batch):
-    """(points per second, answers) of `lookup_many` over `points` in batches, after a warm-up."""
+    """(points per second, answers) of `lookup_many` over `points` in batches on this thread's
+    session (one connection), after a warm-up."""
     coords = [(p.lon, p.lat) for p in points]
     lookup_many(coords[:min(batch, 1_000)])
     gc.collect()
-    results = []
     start = time.perf_counter()
-    for i in range(0, len(coords), batch):
-        results.extend(lookup_many(coords[i:i + batch]))
+    results = run_batches(lookup_many, coords, batch)
     seconds = time.perf_counter() - start
+    db.session.rollback()  # end the transaction (and its SET LOCAL)
     return len(coords) / seconds, [answer(r) for r in results]
+
+
+def time_bulk_parallel(lookup_many, points, batch, workers):
+    """(points per second, answers) of `lookup_many` over `points` split into `workers`
+    contiguous parts, each run in batches by its own thread with its own app context, session
+    and connection. The clock runs from the moment all workers are warmed up and released
+    together until the last one finishes."""
+    app = current_app._get_current_object()
+    coords = [(p.lon, p.lat) for p in points]
+    size = math.ceil(len(coords) / workers)
+    parts = [coords[k * size:(k + 1) * size] for k in range(workers)]
+    results, errors = [None] * workers, []
+    ready = threading.Barrier(workers + 1)
+
+    def work(k):
+        with app.app_context():  # its own scoped session, so its own pooled connection
+            try:
+                lookup_many(parts[k][:min(batch, 1_000)] or coords[:1])  # warm the connection
+                ready.wait()
+                results[k] = run_batches(lookup_many, parts[k], batch)
+            except BaseException as error:  # noqa: BLE001 - reported by the main thread
+                errors.append(error)
+                ready.abort()
+            finally:
+                db.session.rollback()
+
+    threads = [threading.Thread(target=work, args=(k,), name=f"bulk-{k}") for k in range(workers)]
+    for thread in threads:
+        thread.start()
+    gc.collect()
+    try:
+        ready.wait()
+    except threading.BrokenBarrierError:
+        pass
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - start
+    if errors:
+        raise errors[0]
+    return len(coords) / seconds, [answer(r) for part in results for r in part]
 
 
 def percentile_ms(latencies_ns, q):
@@ -266,7 +373,7 @@ def latency_summary(latencies_ns):
 # --- correctness ----------------------------------------------------------------------------
 
 def compare(points, fast, naive):
-    """Points where the two ways find different kecamatan (and how many lie on a border), and
+    """Points where two ways find different kecamatan (and how many lie on a border), and
     outside points for which either way found a region."""
     kec = lambda a: a[0] if a else None  # noqa: E731
     differing = [(p, kec(a), kec(b)) for p, a, b in zip(points, fast, naive) if kec(a) != kec(b)]
@@ -275,7 +382,7 @@ def compare(points, fast, naive):
     return {"compared": len(points), "disagree": len(differing), "disagree_on_border": on_border,
             "disagree_off_border": len(differing) - on_border, "outside_points": len(outside),
             "outside_found_region": sum(1 for a, b in outside if a is not None or b is not None),
-            "examples": [{"lon": p.lon, "lat": p.lat, "subdivided": a, "naive": b}
+            "examples": [{"lon": p.lon, "lat": p.lat, "product": a, "naive": b}
                          for p, a, b in differing[:5]]}
 
 
@@ -297,34 +404,65 @@ def source_share(points, answers):
 
 # --- where the time goes --------------------------------------------------------------------
 
+def plan_of(value):
+    return (json.loads(value) if isinstance(value, str) else value)[0]
+
+
 def single_breakdown(sql, points):
-    """Median server-side planning and execution time of a single-point statement, in ms."""
-    plans, runs = [], []
-    for p in points[:EXPLAIN_SAMPLE]:
-        plan = db.session.execute(text("EXPLAIN (ANALYZE, FORMAT JSON) " + sql),
-                                  {"lon": p.lon, "lat": p.lat}).scalar()[0]
-        plans.append(plan["Planning Time"])
-        runs.append(plan["Execution Time"])
-    return {"planning_ms_p50": round(median(plans), 4), "execution_ms_p50": round(median(runs), 4),
+    """Median server-side planning and execution time of a single-point statement sent as text
+    through the session (re-planned each call), in ms."""
+    plans = [plan_of(db.session.execute(text("EXPLAIN (ANALYZE, FORMAT JSON) " + sql),
+                                        {"lon": p.lon, "lat": p.lat}).scalar())
+             for p in points[:EXPLAIN_SAMPLE]]
+    return plan_summary(plans)
+
+
+def prepared_breakdown(points):
+    """The same for the product's prepared statement, EXPLAIN ANALYZE EXECUTE on the driver
+    cursor of the session's connection (the plan cached by PREPARE is used)."""
+    locate_ids(points[0].lon, points[0].lat)  # make sure this connection has prepared it
+    plans = []
+    with db.session.connection().connection.driver_connection.cursor() as cursor:
+        for p in points[:EXPLAIN_SAMPLE]:
+            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE {_PREPARED_NAME}(%s, %s)",
+                           (float(p.lon), float(p.lat)))
+            plans.append(plan_of(cursor.fetchone()[0]))
+    return plan_summary(plans)
+
+
+def plan_summary(plans):
+    return {"planning_ms_p50": round(median([p["Planning Time"] for p in plans]), 4),
+            "execution_ms_p50": round(median([p["Execution Time"] for p in plans]), 4),
             "sample": len(plans)}
 
 
 def select_one_ms():
-    """p50 of `SELECT 1` through the same session: the fixed cost of any query, in ms."""
-    latencies = []
+    """p50 of `SELECT 1` through the session and through the driver cursor of the same
+    connection: the fixed cost of any query each way, in ms."""
+    session, driver = [], []
     for _ in range(1_000):
         start = time.perf_counter_ns()
         db.session.execute(text("SELECT 1")).first()
-        latencies.append(time.perf_counter_ns() - start)
-    return round(percentile_ms(latencies, 50), 4)
+        session.append(time.perf_counter_ns() - start)
+    with db.session.connection().connection.driver_connection.cursor() as cursor:
+        for _ in range(1_000):
+            start = time.perf_counter_ns()
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+            driver.append(time.perf_counter_ns() - start)
+    return {"session_ms_p50": round(percentile_ms(session, 50), 4),
+            "driver_cursor_ms_p50": round(percentile_ms(driver, 50), 4)}
 
 
-def bulk_breakdown(points):
-    """Server-side planning, execution and JIT compilation time of one locate_many batch."""
-    statement = text("EXPLAIN (ANALYZE, FORMAT JSON) " + _LOCATE_MANY_SQL).bindparams(
+def bulk_breakdown(sql, points):
+    """Server-side planning, execution and JIT compilation time of one bulk batch, run as the
+    benchmark runs it (SET LOCAL jit = off)."""
+    statement = text("EXPLAIN (ANALYZE, FORMAT JSON) " + sql).bindparams(
         bindparam("lons", type_=ARRAY(Float)), bindparam("lats", type_=ARRAY(Float)))
-    plan = db.session.execute(statement, {"lons": [p.lon for p in points],
-                                          "lats": [p.lat for p in points]}).scalar()[0]
+    db.session.execute(text("SET LOCAL jit = off"))
+    plan = plan_of(db.session.execute(statement, {"lons": [p.lon for p in points],
+                                                  "lats": [p.lat for p in points]}).scalar())
+    db.session.rollback()
     return {"points": len(points), "planning_ms": round(plan["Planning Time"], 1),
             "execution_ms": round(plan["Execution Time"], 1),
             "jit_ms": round(plan.get("JIT", {}).get("Timing", {}).get("Total", 0.0), 1)}
@@ -340,47 +478,92 @@ def ratio(slow, fast):
     return round(slow / fast, 2) if fast else None
 
 
-def build_result(args, env, single, naive_single, bulk_rate, naive_rate, checks, breakdown):
+def build_result(args, env, single, bulk, checks, breakdown):
+    product, named, kec, every = (single[PRODUCT], single[WITH_NAMES], single[NAIVE_KEC],
+                                  single[NAIVE_ALL])
     f = {"benchmark": "region_lookup",
          "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "seed": args.seed,
          "points": args.points,
-         "p50_ms": single["p50"], "p95_ms": single["p95"], "p99_ms": single["p99"],
-         "naive_p50_ms": naive_single["p50"], "naive_p95_ms": naive_single["p95"],
-         "naive_p99_ms": naive_single["p99"],
-         "bulk_points": args.bulk, "bulk_batch": args.batch, "bulk_points_per_s": round(bulk_rate),
-         "naive_bulk_points": args.naive_bulk, "naive_bulk_points_per_s": round(naive_rate),
-         "p95_ratio": ratio(naive_single["p95"], single["p95"]),
-         "bulk_ratio": ratio(bulk_rate, naive_rate)}
+         # per point: locate_ids, the product's fast path
+         "p50_ms": product["p50"], "p95_ms": product["p95"], "p99_ms": product["p99"],
+         # for information: locate() = locate_ids + the names
+         "locate_with_names_p50_ms": named["p50"], "locate_with_names_p95_ms": named["p95"],
+         "locate_with_names_p99_ms": named["p99"],
+         "naive_kecamatan_p50_ms": kec["p50"], "naive_kecamatan_p95_ms": kec["p95"],
+         "naive_kecamatan_p99_ms": kec["p99"],
+         "naive_all_levels_p50_ms": every["p50"], "naive_all_levels_p95_ms": every["p95"],
+         "naive_all_levels_p99_ms": every["p99"],
+         "p95_ratio_vs_naive_kecamatan": ratio(kec["p95"], product["p95"]),
+         "p95_ratio_vs_naive_all_levels": ratio(every["p95"], product["p95"]),
+         "bulk_points": args.bulk, "naive_bulk_points": args.naive_bulk, "bulk_batch": args.batch,
+         "bulk_workers": args.workers,
+         "bulk_1conn_points_per_s": round(bulk["product_1"]),
+         "naive_bulk_1conn_points_per_s": round(bulk["naive_1"]),
+         "bulk_ratio_1conn": ratio(bulk["product_1"], bulk["naive_1"]),
+         f"bulk_{args.workers}conn_points_per_s": round(bulk["product_n"]),
+         f"naive_bulk_{args.workers}conn_points_per_s": round(bulk["naive_n"]),
+         f"bulk_ratio_{args.workers}conn": ratio(bulk["product_n"], bulk["naive_n"]),
+         "naive_bulk_jit": "off (SET LOCAL jit = off, as locate_many)"}
+    n = args.workers
     f["met"] = {
         "p95_ms": f["p95_ms"] <= TARGETS["p95_ms"],
-        "bulk_points_per_s": f["bulk_points_per_s"] >= TARGETS["bulk_points_per_s"],
-        "p95_ratio": (f["p95_ratio"] or 0) >= TARGETS["p95_ratio"],
-        "bulk_ratio": (f["bulk_ratio"] or 0) >= TARGETS["bulk_ratio"],
-        "correct": all(checks[k]["disagree_off_border"] == 0
-                       and checks[k]["outside_found_region"] == 0 for k in ("single", "bulk")),
+        "p95_ratio_vs_naive_kecamatan": (f["p95_ratio_vs_naive_kecamatan"] or 0)
+        >= TARGETS["p95_ratio"],
+        "p95_ratio_vs_naive_all_levels": (f["p95_ratio_vs_naive_all_levels"] or 0)
+        >= TARGETS["p95_ratio"],
+        f"bulk_{n}conn_points_per_s": f[f"bulk_{n}conn_points_per_s"]
+        >= TARGETS["bulk_points_per_s"],
+        "bulk_1conn_points_per_s": f["bulk_1conn_points_per_s"] >= TARGETS["bulk_points_per_s"],
+        f"bulk_ratio_{n}conn": (f[f"bulk_ratio_{n}conn"] or 0) >= TARGETS["bulk_ratio"],
+        "bulk_ratio_1conn": (f["bulk_ratio_1conn"] or 0) >= TARGETS["bulk_ratio"],
+        "correct": all(checks[k]["disagree_off_border"] == 0 and checks[k]["outside_found_region"]
+                       == 0 for k in ("single_vs_naive_kecamatan", "single_vs_naive_all_levels",
+                                      "bulk"))
+        and checks["locate_matches_locate_ids"] and checks["parallel_matches_one_connection"],
     }
+    env = env | {"loadavg_end": load_average()}
     return f | {"targets": TARGETS, "checks": checks, "breakdown": breakdown, "environment": env}
 
 
 def print_report(f):
     env, met = f["environment"], {k: "yes" if v else "NO" for k, v in f["met"].items()}
+    n = f["bulk_workers"]
     print(f"\nRegion lookup - {f['date']}, seed {f['seed']}, {env['cpus']} cpus, PostgreSQL "
-          f"{env['postgresql']}, PostGIS {env['postgis']}, jit={env['jit']}")
+          f"{env['postgresql']}, PostGIS {env['postgis']}, jit={env['jit']} (bulk: jit off both"
+          f" ways), load average {env['loadavg_start'][0]} -> {env['loadavg_end'][0]}")
+    r = lambda slow, fast: f"{ratio(slow, fast)}x"  # noqa: E731
     rows = [
-        ("", "subdivided (product)", "naive ST_Contains", "ratio", "target", "met"),
-        (f"per point p50 ms (n={f['points']:,})", f"{f['p50_ms']:.3f}", f"{f['naive_p50_ms']:.3f}",
-         f"{ratio(f['naive_p50_ms'], f['p50_ms'])}x", "", ""),
-        ("per point p95 ms", f"{f['p95_ms']:.3f}", f"{f['naive_p95_ms']:.3f}", f"{f['p95_ratio']}x",
+        ("", "product", "naive, kecamatan", "ratio", "naive, all levels", "ratio", "target",
+         "met (vs kecamatan; vs all levels)"),
+        (f"per point p50 ms, locate_ids (n={f['points']:,})", f"{f['p50_ms']:.3f}",
+         f"{f['naive_kecamatan_p50_ms']:.3f}", r(f['naive_kecamatan_p50_ms'], f['p50_ms']),
+         f"{f['naive_all_levels_p50_ms']:.3f}", r(f['naive_all_levels_p50_ms'], f['p50_ms']),
+         "", ""),
+        ("per point p95 ms, locate_ids", f"{f['p95_ms']:.3f}",
+         f"{f['naive_kecamatan_p95_ms']:.3f}", f"{f['p95_ratio_vs_naive_kecamatan']}x",
+         f"{f['naive_all_levels_p95_ms']:.3f}", f"{f['p95_ratio_vs_naive_all_levels']}x",
          f"<= {TARGETS['p95_ms']} ms, >= {TARGETS['p95_ratio']:g}x",
-         f"{met['p95_ms']}, {met['p95_ratio']}"),
-        ("per point p99 ms", f"{f['p99_ms']:.3f}", f"{f['naive_p99_ms']:.3f}",
-         f"{ratio(f['naive_p99_ms'], f['p99_ms'])}x", "", ""),
-        (f"bulk points/s (n={f['bulk_points']:,} / {f['naive_bulk_points']:,})",
-         f"{f['bulk_points_per_s']:,}", f"{f['naive_bulk_points_per_s']:,}", f"{f['bulk_ratio']}x",
+         f"{met['p95_ms']}, {met['p95_ratio_vs_naive_kecamatan']}; "
+         f"{met['p95_ratio_vs_naive_all_levels']}"),
+        ("per point p99 ms, locate_ids", f"{f['p99_ms']:.3f}",
+         f"{f['naive_kecamatan_p99_ms']:.3f}", r(f['naive_kecamatan_p99_ms'], f['p99_ms']),
+         f"{f['naive_all_levels_p99_ms']:.3f}", r(f['naive_all_levels_p99_ms'], f['p99_ms']),
+         "", ""),
+        ("info: locate() with names p50 / p95 ms",
+         f"{f['locate_with_names_p50_ms']:.3f} / {f['locate_with_names_p95_ms']:.3f}", "",
+         r(f['naive_kecamatan_p95_ms'], f['locate_with_names_p95_ms']) + " (p95)", "",
+         r(f['naive_all_levels_p95_ms'], f['locate_with_names_p95_ms']) + " (p95)", "", ""),
+        (f"bulk points/s, 1 connection (n={f['bulk_points']:,} / {f['naive_bulk_points']:,})",
+         f"{f['bulk_1conn_points_per_s']:,}", f"{f['naive_bulk_1conn_points_per_s']:,}",
+         f"{f['bulk_ratio_1conn']}x", "", "",
          f">= {TARGETS['bulk_points_per_s']:,}/s, >= {TARGETS['bulk_ratio']:g}x",
-         f"{met['bulk_points_per_s']}, {met['bulk_ratio']}"),
+         f"{met['bulk_1conn_points_per_s']}, {met['bulk_ratio_1conn']}"),
+        (f"bulk points/s, {n} connections (headline)", f"{f[f'bulk_{n}conn_points_per_s']:,}",
+         f"{f[f'naive_bulk_{n}conn_points_per_s']:,}", f"{f[f'bulk_ratio_{n}conn']}x", "", "",
+         f">= {TARGETS['bulk_points_per_s']:,}/s, >= {TARGETS['bulk_ratio']:g}x",
+         f"{met[f'bulk_{n}conn_points_per_s']}, {met[f'bulk_ratio_{n}conn']}"),
     ]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
     print_checks(f["checks"], met["correct"])
@@ -388,26 +571,32 @@ def print_report(f):
 
 
 def print_checks(checks, correct):
-    for name in ("single", "bulk"):
+    for name in ("single_vs_naive_kecamatan", "single_vs_naive_all_levels", "bulk"):
         c = checks[name]
         print(f"agreement ({name}, {c['compared']:,} points): {c['disagree']} differ "
               f"({c['disagree_on_border']} on a border, {c['disagree_off_border']} off it); "
               f"{c['outside_found_region']} of {c['outside_points']} outside points found a region")
+    print(f"locate() agrees with locate_ids: {checks['locate_matches_locate_ids']}; parallel bulk"
+          f" answers equal the one-connection ones: {checks['parallel_matches_one_connection']}")
     print(f"inside points found in the kecamatan they were drawn in: {checks['source_share']:.2%}"
           f" (the rest lie where outlines overlap; the lowest code wins); correct: {correct}")
 
 
 def print_breakdown(b):
-    single, naive, bulk = b["single"], b["naive_single"], b["bulk"]
-    print(f"where the time goes (server side, p50 of {single['sample']} EXPLAIN ANALYZE):")
-    for name, s in (("subdivided", single), ("naive", naive)):
-        print(f"  single point, {name:10s}: planning {s['planning_ms_p50']:.3f} ms"
+    print(f"where the time goes (server side, p50 of {b[PRODUCT]['sample']} EXPLAIN ANALYZE):")
+    for name, label in ((PRODUCT, "locate_ids (prepared)"), (NAIVE_KEC, "naive, kecamatan"),
+                        (NAIVE_ALL, "naive, all levels")):
+        s = b[name]
+        print(f"  single point, {label:21s}: planning {s['planning_ms_p50']:.3f} ms"
               f" + execution {s['execution_ms_p50']:.3f} ms")
-    print(f"  SELECT 1 through the same session: {b['select_1_ms_p50']:.3f} ms"
-          " (client + round trip)")
-    print(f"  one locate_many batch of {bulk['points']:,}: planning {bulk['planning_ms']:.1f} ms,"
-          f" execution {bulk['execution_ms']:.1f} ms, of which JIT compilation"
-          f" {bulk['jit_ms']:.1f} ms\n")
+    s1 = b["select_1"]
+    print(f"  SELECT 1: {s1['session_ms_p50']:.3f} ms through db.session.execute,"
+          f" {s1['driver_cursor_ms_p50']:.3f} ms on the driver cursor (client + round trip)")
+    for name, label in (("bulk", "locate_many"), ("naive_bulk", "naive bulk")):
+        s = b[name]
+        print(f"  one {label} batch of {s['points']:,} (jit off): planning {s['planning_ms']:.1f}"
+              f" ms, execution {s['execution_ms']:.1f} ms, JIT {s['jit_ms']:.1f} ms")
+    print()
 
 
 # --- main -----------------------------------------------------------------------------------
@@ -415,30 +604,48 @@ def print_breakdown(b):
 def run(args):
     require_regions()
     env = environment()
+    load_region_codes()
     log(f"generating {max(args.points, args.bulk):,} points (seed {args.seed})")
     points = make_points(max(args.points, args.bulk), args.seed)
     single_points = take(points, args.points)
+    db.session.rollback()
 
-    log(f"timing {args.points:,} single lookups per method, interleaved")
-    timed = time_single({"subdivided": locate, "naive": naive_locate}, single_points)
-    (latencies, answers), (naive_latencies, naive_answers) = timed["subdivided"], timed["naive"]
+    log(f"timing {args.points:,} single lookups per method (4 methods), interleaved")
+    timed = time_single({PRODUCT: locate_ids, NAIVE_KEC: naive_locate, NAIVE_ALL: naive_all_levels,
+                         WITH_NAMES: locate}, single_points)
+    single = {name: latency_summary(latencies) for name, (latencies, _) in timed.items()}
+    answers = {name: found for name, (_, found) in timed.items()}
+    db.session.rollback()
 
-    log(f"timing locate_many on {args.bulk:,} points, the naive bulk query on {args.naive_bulk:,}")
     bulk_points = take(points, args.bulk)
-    bulk_rate, bulk_answers = time_bulk(locate_many, bulk_points, args.batch)
     naive_points = bulk_points[:args.naive_bulk]
-    naive_rate, naive_bulk_answers = time_bulk(naive_locate_many, naive_points, args.batch)
+    log(f"timing locate_many on {args.bulk:,} points and the naive bulk query on"
+        f" {args.naive_bulk:,}, on 1 connection, then on {args.workers} connections")
+    bulk, bulk_answers = {}, {}
+    bulk["product_1"], bulk_answers["product_1"] = time_bulk(locate_many, bulk_points, args.batch)
+    bulk["naive_1"], bulk_answers["naive_1"] = time_bulk(naive_locate_many, naive_points,
+                                                         args.batch)
+    bulk["product_n"], bulk_answers["product_n"] = time_bulk_parallel(
+        locate_many, bulk_points, args.batch, args.workers)
+    bulk["naive_n"], bulk_answers["naive_n"] = time_bulk_parallel(
+        naive_locate_many, naive_points, args.batch, args.workers)
 
     log("checking agreement and measuring where the time goes")
-    checks = {"single": compare(single_points, answers, naive_answers),
-              "bulk": compare(naive_points, bulk_answers, naive_bulk_answers),
-              "source_share": source_share(single_points, answers)}
-    breakdown = {"single": single_breakdown(_LOCATE_SQL, single_points),
-                 "naive_single": single_breakdown(NAIVE_LOCATE_SQL, single_points),
-                 "select_1_ms_p50": select_one_ms(),
-                 "bulk": bulk_breakdown(bulk_points[:args.batch])}
-    return build_result(args, env, latency_summary(latencies), latency_summary(naive_latencies),
-                        bulk_rate, naive_rate, checks, breakdown)
+    checks = {
+        "single_vs_naive_kecamatan": compare(single_points, answers[PRODUCT], answers[NAIVE_KEC]),
+        "single_vs_naive_all_levels": compare(single_points, answers[PRODUCT], answers[NAIVE_ALL]),
+        "bulk": compare(naive_points, bulk_answers["product_1"], bulk_answers["naive_1"]),
+        "locate_matches_locate_ids": answers[WITH_NAMES] == answers[PRODUCT],
+        "parallel_matches_one_connection": (bulk_answers["product_n"] == bulk_answers["product_1"]
+                                            and bulk_answers["naive_n"] == bulk_answers["naive_1"]),
+        "source_share": source_share(single_points, answers[PRODUCT])}
+    breakdown = {PRODUCT: prepared_breakdown(single_points),
+                 NAIVE_KEC: single_breakdown(NAIVE_LOCATE_SQL, single_points),
+                 NAIVE_ALL: single_breakdown(NAIVE_ALL_LEVELS_SQL, single_points),
+                 "select_1": select_one_ms(),
+                 "bulk": bulk_breakdown(_MANY_SQL, bulk_points[:args.batch]),
+                 "naive_bulk": bulk_breakdown(NAIVE_LOCATE_MANY_SQL, naive_points[:args.batch])}
+    return build_result(args, env, single, bulk, checks, breakdown)
 
 
 def log(message):

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 from babel import Locale
 from flask import current_app
 from flask_babel import get_locale, lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateTimeLocalField, HiddenField, IntegerField, MultipleFileField,
+from apoa.forms import BaseForm
+from wtforms import (BooleanField, SelectChoice, DateTimeLocalField, HiddenField, IntegerField, MultipleFileField,
                      RadioField, SelectField, StringField, TextAreaField, EmailField, FileField)
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
@@ -32,7 +32,7 @@ def country_choices():
     countries = sorted(((code, name) for code, name in names.items()
                         if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES),
                        key=lambda pair: pair[1])
-    return [("", _l("Unknown"))] + countries
+    return [SelectChoice("", _l("Unknown"))] + [SelectChoice(code, name) for code, name in countries]
 
 
 def parse_coordinate(raw, low, high):
@@ -44,7 +44,7 @@ def parse_coordinate(raw, low, high):
     return value if low <= value <= high else None
 
 
-class ReportForm(FlaskForm):
+class ReportForm(BaseForm):
     category = SelectField(_l("What is the report about?"), coerce=int,
                            validators=[InputRequired(_l("Choose what the report is about."))])
     description = TextAreaField(
@@ -56,7 +56,7 @@ class ReportForm(FlaskForm):
         validators=[InputRequired(_l("Enter the number of people.")),
                     NumberRange(min=1, max=1000, message=_l("Enter a number from %(min)s to %(max)s."))])
     nationality = SelectField(_l("Nationality, if known"), default="", validate_choice=True)
-    place_kind = SelectField(_l("Kind of place"), choices=[(p.value, p.title) for p in PlaceKind],
+    place_kind = SelectField(_l("Kind of place"), choices=[SelectChoice(p.value, p.title) for p in PlaceKind],
                              default=PlaceKind.residence.value)
     observed_at = DateTimeLocalField(_l("When did you see it?"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
                                      validators=[InputRequired(_l("Enter the date and time."))])
@@ -67,8 +67,8 @@ class ReportForm(FlaskForm):
     address = StringField(_l("Address or landmark"), validators=[Optional(), Length(max=500)])
     photos = MultipleFileField(_l("Photos (up to 3)"))
     reporter = RadioField(_l("Your contact details"), default="anonymous",
-                          choices=[("anonymous", _l("Report anonymously")),
-                                   ("contact", _l("Leave my contact details for the officers"))])
+                          choices=[SelectChoice("anonymous", _l("Report anonymously")),
+                                   SelectChoice("contact", _l("Leave my contact details for the officers"))])
     contact_name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
     contact_phone = StringField(_l("Phone / WhatsApp"), validators=[Optional(), Length(max=30)])
     contact_email = EmailField(_l("Email"), validators=[Optional(), Email(_l("Enter a valid email address.")),
@@ -83,7 +83,7 @@ class ReportForm(FlaskForm):
 
     def __init__(self, categories, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.category.choices = [(c.id, c.name_for(get_locale())) for c in categories]
+        self.category.choices = [SelectChoice(c.id, c.name_for(get_locale())) for c in categories]
         self.nationality.choices = country_choices()
         self.point = None
         self.clean_photos = []
@@ -151,12 +151,12 @@ class ReportForm(FlaskForm):
             raise ValidationError(_l("Enter a phone number of 8 to 15 digits."))
 
 
-class StatusLookupForm(FlaskForm):
+class StatusLookupForm(BaseForm):
     code = StringField(_l("Tracking code"), validators=[DataRequired(_l("Enter your tracking code.")),
                                                         Length(max=40)])
 
 
-class FollowUpForm(FlaskForm):
+class FollowUpForm(BaseForm):
     note = TextAreaField(_l("Additional information"),
                          validators=[DataRequired(_l("Write the additional information.")),
                                      Length(min=10, max=2000, message=_l("Write between %(min)d and %(max)d characters."))])
