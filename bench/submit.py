@@ -166,7 +166,7 @@ def prepare_data(app, count, seed):
             if kabupaten:
                 set_jurisdiction(code, kabupaten)
         db.session.commit()
-        per_kab = -(-count // len(KABUPATEN))
+        per_kab = -(-count // len(KABUPATEN)) + 10  # ST_GeneratePoints may return a few less
         rows = db.session.execute(text("""
             SELECT ST_X(d.geom), ST_Y(d.geom)
             FROM unnest(CAST(:codes AS text[])) WITH ORDINALITY AS k(kode, i)
@@ -504,13 +504,14 @@ def percentile(ordered, q):
 
 # --- pgbench: the same SQL -------------------------------------------------------------------
 
-def bisect_case(values, low=0, high=None):
-    """A pgbench expression giving values[:k] by binary search: about log2(n) comparisons."""
+def bisect_case(values, var="k", low=0, high=None):
+    """A pgbench expression giving values[:var] by binary search: about log2(n) comparisons."""
     high = len(values) if high is None else high
     if high - low == 1:
         return repr(values[low])
     mid = (low + high) // 2
-    return f"(case when :k < {mid} then {bisect_case(values, low, mid)} else {bisect_case(values, mid, high)} end)"
+    return (f"(case when :{var} < {mid} then {bisect_case(values, var, low, mid)}"
+            f" else {bisect_case(values, var, mid, high)} end)")
 
 
 def pgbench_script(points, categories):
@@ -533,7 +534,8 @@ def pgbench_script(points, categories):
         f"\\set lat {bisect_case(lats)}",
         "\\set r1 random(0, 2147483647)",
         "\\set r2 random(0, 2147483647)",
-        f"\\set category random(0, {len(categories) - 1})",
+        f"\\set c random(0, {len(categories) - 1})",
+        f"\\set category {bisect_case(list(categories), 'c')}",
         # The app prepares the lookup once per connection (apoa.regions.lookup._prepare).
         "\\if :prep = 0",
         f"PREPARE {lookup._PREPARED_NAME}(float8, float8) AS {lookup._POINT_SQL.strip()};",
@@ -551,8 +553,8 @@ def pgbench_script(points, categories):
         "INSERT INTO report (tracking_code, submission_key, state, outcome, action_taken, category_id, description,"
         " people_count, nationality_guess, place_kind, observed_at, location, address_text, accuracy_m, kab_id, kec_id,"
         " office_id, channel, reporter_id, contact, consent, duplicate_of_id, assignee_id, due_at, created_at)"
-        f" VALUES (upper(substr(md5(':r2 :r1 :client_id'), 1, 14)), {key}, 'new', NULL, NULL, :category + "
-        f"{min(categories)}, '{DESCRIPTION}', 2, NULL, 'residence', now() - interval '1 hour',"
+        f" VALUES (upper(substr(md5(':r2 :r1 :client_id'), 1, 14)), {key}, 'new', NULL, NULL, :category,"
+        f" '{DESCRIPTION}', 2, NULL, 'residence', now() - interval '1 hour',"
         f" ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), NULL, 25.0, :kab_id, {kec}, {office}, 'web', NULL, NULL,"
         " true, NULL, NULL, now() + interval '1 day', now()) RETURNING report.id, report.updated_at \\gset",
         "RELEASE SAVEPOINT sa_savepoint_1;",
@@ -573,50 +575,65 @@ def pgbench_script(points, categories):
 
 
 def statement_kind(sql):
-    """A statement's shape for comparing the app's with the script's: its first words."""
-    words = re.sub(r"\s+", " ", re.sub(r"--[^\n]*", "", sql)).strip().lower().split(" ")
-    return " ".join(words[:3]).rstrip(";")
+    """A statement's shape, for comparing the app's with the script's: its first words, with
+    literals, numbers and pgbench variables replaced by ?."""
+    sql = re.sub(r"--[^\n]*", "", sql)
+    sql = re.sub(r"'[^']*'", "?", sql)
+    sql = re.sub(r":[a-z_]\w*", "?", sql)
+    sql = re.sub(r"%\(\w+\)s|%s", "?", sql)  # the driver's placeholders, as the app's statements are recorded
+    sql = re.sub(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e-?\d+)?", "?", sql)
+    return " ".join(re.sub(r"\s+", " ", sql).strip().lower().split(" ")[:3]).rstrip(";")
+
+
+SKIPPED = ("prepare", "begin", "commit", "rollback")
 
 
 def script_kinds(script):
-    kinds = []
-    for command in re.split(r";\s*(?:\\gset)?\s*\n|\\gset\n", script):
-        command = "\n".join(line for line in command.splitlines() if not line.startswith("\\")).strip()
-        if command and not command.lower().startswith(("prepare", "begin", "commit")):
-            kinds.append(statement_kind(command))
-    return kinds
+    """The kinds of the SQL commands of a pgbench script (meta-commands, PREPARE, BEGIN, COMMIT left out)."""
+    commands, current = [], []
+    for line in script.splitlines():
+        if line.startswith("\\"):
+            continue
+        current.append(line)
+        if line.rstrip().endswith((";", "\\gset")):
+            commands.append("\n".join(current).replace("\\gset", ""))
+            current = []
+    return [statement_kind(c) for c in commands if not c.lstrip().lower().startswith(SKIPPED)]
 
 
 def captured_statements(db_url, redis_url, point, category):
     """The statements the app sends for one submission (through the test client), by kind."""
-    from psycopg2.extras import LoggingConnection
-    from sqlalchemy import event
+    import psycopg2.extensions
 
     from apoa import create_app
     from apoa.extensions import db, limiter
 
     sent = []
 
-    class Sink:
-        def write(self, message):
-            sent.append(message)
+    class RecordingCursor(psycopg2.extensions.cursor):
+        def execute(self, query, vars=None):
+            sent.append(query if isinstance(query, str) else query.decode())
+            return super().execute(query, vars)
+
+    class RecordingConnection(psycopg2.extensions.connection):
+        def cursor(self, *args, **kwargs):
+            kwargs.setdefault("cursor_factory", RecordingCursor)
+            return super().cursor(*args, **kwargs)
 
     app = create_app(config={"SQLALCHEMY_ENGINE_OPTIONS": {
-        "pool_pre_ping": True, "connect_args": {"connection_factory": LoggingConnection}}},
+        "pool_pre_ping": True, "connect_args": {"connection_factory": RecordingConnection}}},
         environ=app_environ(db_url, redis_url))
     limiter.request_filter(lambda: True)
+    client = app.test_client()
+    form = submission_form(client, point, category)
+    client.get("/healthz")  # the pool's connection exists: what follows is one request's share
+    sent.clear()
+    response = client.post("/lapor", data=form)
     with app.app_context():
-        event.listen(db.engine, "connect", lambda dbapi, record: dbapi.initialize(Sink()))
-        client = app.test_client()
-        form = submission_form(client, point, category)
-        client.get("/healthz")  # opens the pool's connection: its first ping is not part of a request
-        sent.clear()
-        response = client.post("/lapor", data=form)
         db.engine.dispose()
     if response.status_code != 303:
         raise RuntimeError(f"a submission through the test client answered {response.status_code}")
-    return [statement_kind(s) for s in sent
-            if not s.lstrip().lower().startswith(("prepare", "begin", "commit", "rollback"))]
+    return [statement_kind(s) for s in sent if not s.lstrip().lower().startswith(SKIPPED)]
 
 
 def submission_form(client, point, category):
@@ -709,7 +726,9 @@ def timed_breakdown(db_url, redis_url, points, categories, count):
         setattr(owner, name, timed)
 
     client = app.test_client()
-    forms = [submission_form(client, points[i % len(points)], categories[i % len(categories)])
+    base = submission_form(client, points[0], categories[0])
+    forms = [base | {"submission_key": str(uuid.uuid4()), "category": str(categories[i % len(categories)]),
+                     "longitude": str(points[i % len(points)][0]), "latitude": str(points[i % len(points)][1])}
              for i in range(2 * count + 20)]
     for form in forms[:20]:  # warm-up: connections, prepared lookup, caches
         client.post("/lapor", data=form)

@@ -66,7 +66,8 @@ def drop_abandoned_test_databases(url):
                              {"p": f"{prefix}\\_%"}).scalars().all()
     admin.dispose()
     for name in names:
-        pid = name.rpartition("_")[2]
+        # <base>_test_<pid>, or <base>_test_<pid>_<purpose> for the extra databases of a run
+        pid = name[len(prefix) + 1:].split("_")[0]
         if pid.isdigit() and not Path(f"/proc/{pid}").exists():
             drop_database(url.set(database=name))
 

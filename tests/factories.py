@@ -17,10 +17,20 @@ GAMBIR = (106.8271, -6.1754)
 
 
 class Factories:
+    # scrypt is slow on purpose; tests hash the one test password once and reuse the hash.
+    _password_hashes = {}
+
     def __init__(self, session, password):
         self.session = session
         self.password = password
         self._numbers = itertools.count(1)
+
+    def _password_hash(self):
+        if self.password not in self._password_hashes:
+            probe = User()
+            probe.set_password(self.password)
+            self._password_hashes[self.password] = probe.password_hash
+        return self._password_hashes[self.password]
 
     def _n(self):
         return next(self._numbers)
@@ -42,8 +52,7 @@ class Factories:
         if office is None and role in ("officer", "supervisor", "regional_head"):
             office = self.office()
         user = User(email=email or f"user{n}@example.com", name=name or f"User {n}", role=role,
-                    office=office, active=active)
-        user.set_password(self.password)
+                    office=office, active=active, password_hash=self._password_hash())
         self.session.add(user)
         self.session.flush()
         return user

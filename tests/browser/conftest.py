@@ -13,21 +13,25 @@ the test ends. When a test fails, a screenshot of its page is saved in test-arti
 """
 import os
 import threading
-import time
+import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from werkzeug.serving import make_server
 
 from apoa import create_app
 from apoa.extensions import db, limiter
 from apoa.regions import importer, offices
 from apoa.regions.cli import STANDARD_FILES
+from apoa.reports.models import Category
+from apoa.reports.services import NewReport, submit_report
 
+from tests.browser.helpers import KARAWANG, KARAWANG_OFFICE, MIN_FILL_SECONDS
 from tests.conftest import (REGIONS_DIR, app_environ, drop_database, recreate_database,
                             resolve_test_database_url)
 
@@ -39,14 +43,12 @@ CHROMIUM = os.environ.get("APOA_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 LOCAL_HOST = "127.0.0.1"
+# Chromium's word for a request the page itself gave up, as when it navigates away while a fetch
+# is still on its way: not a failure of the app. (Blocked requests are counted on their own.)
+CANCELLED = "net::ERR_ABORTED"
 # A common Android phone: 360 CSS pixels wide, 2x screen, touch.
 PHONE = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2, "is_mobile": True,
          "has_touch": True, "locale": "id-ID", "timezone_id": "Asia/Jakarta"}
-# The browser's app fills the form as a person does; a person needs longer than this anyway.
-MIN_FILL_SECONDS = 1
-# Seeded for the browser tests: an office whose jurisdiction is Kabupaten Karawang.
-KARAWANG = "32.15"
-KARAWANG_OFFICE = "KANIM-KARAWANG"
 
 
 @pytest.fixture(scope="session")
@@ -130,6 +132,28 @@ def live(live_server):
     return live_server
 
 
+@pytest.fixture
+def live_report(live):
+    """Make a committed report in the live database as a resident's submission would, and return
+    its tracking code: `live_report()` or `live_report(point=(lon, lat), description=...)`.
+
+    The browser database is shared by all browser tests of a run: tests find their own rows by
+    code and never assume the tables are empty."""
+    def make(point=(107.30, -6.30), category="illegal_work", **fields):
+        with live.app.app_context():
+            new = NewReport(
+                category_id=db.session.scalar(select(Category.id).where(Category.code == category)),
+                description=fields.pop("description", "Beberapa orang asing bekerja di proyek tanpa izin."),
+                people_count=fields.pop("people_count", 3), place_kind=fields.pop("place_kind", "project_site"),
+                observed_at=fields.pop("observed_at", datetime.now(timezone.utc) - timedelta(hours=3)),
+                point=point, submission_key=str(uuid.uuid4()), **fields)
+            code = submit_report(new).tracking_code
+            db.session.commit()
+            db.session.remove()
+        return code
+    return make
+
+
 @pytest.fixture(scope="session")
 def chromium():
     sync_api = pytest.importorskip("playwright.sync_api")
@@ -176,6 +200,12 @@ class Phone:
 
     def problems(self):
         return self.watch.problems()
+
+    def screenshot_of(self, selector, name):
+        ARTIFACTS_DIR.mkdir(exist_ok=True)
+        path = ARTIFACTS_DIR / f"{name}.png"
+        self.page.locator(selector).screenshot(path=str(path))
+        return path
 
     def horizontal_overflow(self):
         """How many CSS pixels the page is wider than the phone's screen (0: nothing scrolls sideways).
@@ -225,7 +255,8 @@ def phone(chromium, live, request):
     watch = Watch()
     context.route("**/*", _only_this_machine(watch))
     page = context.new_page()
-    page.on("requestfailed", lambda r: watch.failed_requests.append(f"{r.method} {r.url}: {r.failure}"))
+    page.on("requestfailed", lambda r: r.failure != CANCELLED
+            and watch.failed_requests.append(f"{r.method} {r.url}: {r.failure}"))
     page.on("response", lambda r: r.status >= 400 and r.request.resource_type != "document"
             and watch.failed_resources.append(f"{r.status}: {r.request.method} {r.url}"))
     page.on("console", lambda m: m.type == "error" and watch.console_errors.append(f"{m.text} ({m.location})"))
@@ -251,10 +282,3 @@ def pytest_runtest_makereport(item, call):
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
-
-
-def wait_until(started, seconds):
-    """Sleep until `seconds` have passed since `started` (time.monotonic())."""
-    remaining = started + seconds - time.monotonic()
-    if remaining > 0:
-        time.sleep(remaining)

@@ -14,7 +14,7 @@ from apoa.extensions import db
 from apoa.reports.models import Attachment
 from apoa.reports.services import find_by_code
 
-from tests.browser.conftest import KARAWANG, KARAWANG_OFFICE, MIN_FILL_SECONDS, wait_until
+from tests.browser.helpers import KARAWANG, KARAWANG_OFFICE, MIN_FILL_SECONDS, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.no_db_transaction]
 
@@ -106,6 +106,11 @@ def test_resident_reports_from_a_phone_and_checks_the_status(phone, live, tmp_pa
     lat, lon = coordinates(page)
     # At zoom 4 a pixel is about 0.09 degrees.
     assert abs(lat - CENTRAL_JAVA[0]) < 0.3 and abs(lon - CENTRAL_JAVA[1]) < 0.3, (lat, lon)
+    # The map then zooms in on the pin so it can be placed precisely.
+    page.wait_for_timeout(800)  # Leaflet's zoom animation
+    pin_now = pin_tip(page)
+    assert abs(pin_now[0] - (box["x"] + box["width"] / 2)) < 3 and abs(pin_now[1] - (box["y"] + box["height"] / 2)) < 3
+    phone.screenshot_of("#map", "resident-report-map-pin")
 
     # Dragging the pin north-east moves it, and the fields follow.
     tip = pin_tip(page)
@@ -115,7 +120,8 @@ def test_resident_reports_from_a_phone_and_checks_the_status(phone, live, tmp_pa
         page.mouse.move(tip[0] + 4 * step, tip[1] - 20 - 3 * step)
     page.mouse.up()
     dragged_lat, dragged_lon = coordinates(page)
-    assert dragged_lat > lat + 1 and dragged_lon > lon + 2, ((lat, lon), (dragged_lat, dragged_lon))
+    # Zoomed in to 8, 40 × 30 pixels are about 0.2 × 0.15 degrees.
+    assert dragged_lat > lat + 0.05 and dragged_lon > lon + 0.05, ((lat, lon), (dragged_lat, dragged_lon))
 
     # For an exact place the resident types the coordinates; the pin follows and the map zooms in.
     page.fill("#latitude", IN_KARAWANG[0])
@@ -167,7 +173,19 @@ def test_resident_reports_from_a_phone_and_checks_the_status(phone, live, tmp_pa
     with page.expect_navigation():
         page.locator("main form button[type=submit]").click()
     assert page.inner_text("#public-status").strip() == "Diterima"
-    assert phone.horizontal_overflow() <= 0, phone.too_wide()
-    phone.screenshot("resident-report-status")
+    phone.screenshot("resident-report-status")  # its width is checked in test_pages_fit_a_phone_screen
 
+    assert phone.problems() == []
+
+
+@pytest.mark.parametrize("path", [
+    pytest.param("/lapor", id="report-form"),
+    pytest.param("/lapor/tanda-terima/{code}", id="receipt"),
+    pytest.param("/status", id="status-lookup"),
+    pytest.param("/status/{code}", id="status"),
+])
+def test_pages_fit_a_phone_screen(phone, live_report, path):
+    phone.goto(path.format(code=live_report()))
+    phone.page.wait_for_load_state("load")
+    assert phone.horizontal_overflow() <= 0, phone.too_wide()
     assert phone.problems() == []

@@ -58,7 +58,11 @@
       accuracyField.value = accuracy === null ? "" : String(Math.round(accuracy));
     }
 
-    map.on("click", function (event) { place(event.latlng.lat, event.latlng.lng, false); });
+    // A tap on a zoomed-out map is kilometres wide: place the pin, then zoom in so it can be refined.
+    map.on("click", function (event) {
+      place(event.latlng.lat, event.latlng.lng, false);
+      if (map.getZoom() < 12) { map.setView(event.latlng, Math.min(map.getZoom() + 4, 15)); }
+    });
 
     function fromFields() {
       var lat = parseFloat((latField.value || "").replace(",", "."));

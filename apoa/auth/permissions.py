@@ -1,0 +1,122 @@
+"""Who may do what: the one place for access rules.
+
+A role grants permissions (ROLE_PERMISSIONS); an office's jurisdiction limits them to reports of
+the office and the offices below it (a Kanwil sees its Kantor Imigrasi, the Ditjen sees all).
+`can()` answers for one object and `visible()` narrows a query, both from the same rules, so a list
+and a detail page can never disagree. Views turn "not visible" into 404, never 403, so nobody learns
+that another office's report exists.
+"""
+import enum
+import logging
+
+from sqlalchemy import literal, select, true
+from sqlalchemy.orm import aliased
+
+from apoa.auth.models import Role
+from apoa.extensions import db
+from apoa.regions.models import Office, OfficeKind
+
+log = logging.getLogger("apoa.auth")
+
+
+class Permission(str, enum.Enum):
+    view_report = "view_report"
+    screen = "screen"                    # screen, dismiss, mark as duplicate, transfer
+    assign = "assign"
+    field_work = "field_work"            # start a field check, record a finding (the assignee only)
+    approve = "approve"                  # approve or send back a decision (not one's own)
+    reopen = "reopen"
+    reveal_contact = "reveal_contact"
+    view_aggregates = "view_aggregates"  # summaries, choropleths, cells: never individual reports
+    manage_users = "manage_users"
+    manage_offices = "manage_offices"
+
+
+_OFFICER = {Permission.view_report, Permission.screen, Permission.field_work}
+ROLE_PERMISSIONS = {
+    Role.resident: frozenset(),
+    Role.officer: frozenset(_OFFICER),
+    Role.supervisor: frozenset(_OFFICER | {Permission.assign, Permission.approve, Permission.reopen,
+                                            Permission.reveal_contact, Permission.view_aggregates}),
+    Role.regional_head: frozenset({Permission.view_aggregates}),
+    # The admin configures the system and reads no report content.
+    Role.admin: frozenset({Permission.manage_users, Permission.manage_offices}),
+}
+
+
+def has_permission(user, permission):
+    """Whether the user's role grants the permission at all (no object, no jurisdiction)."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
+        return False
+    return Permission(permission) in ROLE_PERMISSIONS[Role(user.role)]
+
+
+def can(user, permission, report=None):
+    """Whether `user` may use `permission` on `report` (or in general when no report is given)."""
+    if not has_permission(user, permission):
+        return False
+    if report is None:
+        return True
+    if not in_jurisdiction(user, report):
+        return False
+    return _object_rule(user, Permission(permission), report)
+
+
+def _object_rule(user, permission, report):
+    if permission is Permission.field_work:
+        return report.assignee_id == user.id
+    if permission is Permission.approve:
+        return decided_by(report) != user.id
+    return True
+
+
+def decided_by(report):
+    """Who proposed the decision now awaiting approval (the actor who moved it to pending_approval)."""
+    from apoa.reports.models import ReportEvent
+
+    return db.session.scalar(select(ReportEvent.actor_id).where(
+        ReportEvent.report_id == report.id, ReportEvent.to_state == "pending_approval",
+        ReportEvent.from_state != "pending_approval").order_by(ReportEvent.id.desc()).limit(1))
+
+
+def in_jurisdiction(user, report):
+    office_ids = jurisdiction_office_ids(user)
+    if office_ids is ALL_OFFICES:
+        return True
+    return report.office_id is not None and report.office_id in office_ids
+
+
+ALL_OFFICES = object()
+
+
+def jurisdiction_office_ids(user):
+    """The ids of the offices whose reports the user's office oversees, or ALL_OFFICES for the
+    Ditjen (which also sees reports outside every office's jurisdiction)."""
+    office = user.office
+    if office is None:
+        return set()
+    if office.kind == OfficeKind.ditjen.value:
+        return ALL_OFFICES
+    return set(db.session.scalars(_subtree(office.id)).all())
+
+
+def _subtree(office_id):
+    tree = select(Office.id).where(Office.id == office_id).cte("office_tree", recursive=True)
+    child = aliased(Office)
+    tree = tree.union_all(select(child.id).where(child.parent_id == tree.c.id))
+    return select(tree.c.id)
+
+
+def visible(query, user, report_entity=None):
+    """Narrow a query of reports to those the user may see: the same rule as can(view_report)."""
+    from apoa.reports.models import Report
+
+    report_entity = report_entity or Report
+    if not has_permission(user, Permission.view_report):
+        return query.where(literal(False))
+    office = user.office
+    if office is None:
+        return query.where(literal(False))
+    if office.kind == OfficeKind.ditjen.value:
+        return query.where(true())
+    return query.where(report_entity.office_id.in_(_subtree(office.id)))
