@@ -25,6 +25,7 @@ def create_app(config=None, environ=None):
     configure_logging(app.config["LOG_LEVEL"])
     register_extensions(app)
     register_request_transaction(app)
+    register_security(app)
     register_blueprints(app)
     register_commands(app)
     register_error_handlers(app)
@@ -43,6 +44,12 @@ def register_extensions(app):
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
+
+
+def register_security(app):
+    from apoa import security
+
+    security.init_app(app)
 
 
 def register_request_transaction(app):
@@ -73,13 +80,15 @@ def register_limiter(app):
 
 
 def register_blueprints(app):
+    from apoa.admin.views import bp as admin_bp
     from apoa.auth.views import bp as auth_bp
     from apoa.core.views import bp as core_bp
     from apoa.maps.assets import bp as assets_bp
     from apoa.maps.views import bp as maps_bp
     from apoa.reports.public_views import bp as public_bp
+    from apoa.reports.views import bp as officer_bp
 
-    for blueprint in (core_bp, auth_bp, public_bp, maps_bp, assets_bp):
+    for blueprint in (core_bp, auth_bp, public_bp, officer_bp, admin_bp, maps_bp, assets_bp):
         app.register_blueprint(blueprint)
 
 
