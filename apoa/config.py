@@ -93,10 +93,10 @@ def _flask_config(values, env):
         "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "apoa" / "translations"),
         "TILE_URL": values["APOA_TILE_URL"],
         "TILE_ATTRIBUTION": values["APOA_TILE_ATTRIBUTION"],
-        "MAX_CONTENT_LENGTH": _positive_int("APOA_MAX_UPLOAD_MB", values["APOA_MAX_UPLOAD_MB"]) * 1024 * 1024,
+        "MAX_CONTENT_LENGTH": _whole_number("APOA_MAX_UPLOAD_MB", values["APOA_MAX_UPLOAD_MB"], 1) * 1024 * 1024,
         "CONTACT_KEYS": _contact_keys(values),
-        "REPORT_MAX_AGE_DAYS": _positive_int("APOA_REPORT_MAX_AGE_DAYS", values["APOA_REPORT_MAX_AGE_DAYS"]),
-        "MIN_FILL_SECONDS": _non_negative_int("APOA_MIN_FILL_SECONDS", values["APOA_MIN_FILL_SECONDS"]),
+        "REPORT_MAX_AGE_DAYS": _whole_number("APOA_REPORT_MAX_AGE_DAYS", values["APOA_REPORT_MAX_AGE_DAYS"], 1),
+        "MIN_FILL_SECONDS": _whole_number("APOA_MIN_FILL_SECONDS", values["APOA_MIN_FILL_SECONDS"], 0),
         "RATELIMIT_ENABLED": _boolean("APOA_RATELIMIT_ENABLED", values["APOA_RATELIMIT_ENABLED"], production),
         "UPLOAD_DIR": str(Path(values["APOA_INSTANCE_DIR"]) / "uploads"),
         "SESSION_COOKIE_HTTPONLY": True,
@@ -147,23 +147,13 @@ def _boolean(name, raw, production):
     return enabled
 
 
-def _non_negative_int(name, raw):
+def _whole_number(name, raw, minimum):
     try:
         value = int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
-    if value < 0:
-        raise ConfigError(f"{name} must not be negative")
-    return value
-
-
-def _positive_int(name, raw):
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be greater than zero")
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}")
     return value
 
 

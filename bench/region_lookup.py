@@ -141,7 +141,7 @@ def parse_args():
                         help="points for the naive bulk query (default: as many as --bulk)")
     parser.add_argument("--batch", type=int, default=10_000, help="points per bulk call (10000)")
     parser.add_argument("--workers", type=int, default=2,
-                        help="threads (each with its own connection) for the parallel bulk runs (2)")
+                        help="threads, each with its own connection, for the parallel bulk (2)")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
     args.naive_bulk = min(args.naive_bulk or args.bulk, args.bulk)
@@ -270,8 +270,8 @@ def answer(result):
     if isinstance(result, list):
         if not result:
             return None
-        lowest = lambda level: min((kode for lvl, kode in result if lvl == level), default=None)  # noqa: E731
-        kec, kab = lowest("kecamatan"), lowest("kabupaten_kota")
+        codes = lambda level: [kode for lvl, kode in result if lvl == level]  # noqa: E731
+        kec, kab = min(codes("kecamatan"), default=None), min(codes("kabupaten_kota"), default=None)
         return (REGIONS_BY_KODE[kec][0] if kec else None, REGIONS_BY_KODE[kab][0] if kab else None)
     if result is None or (result.kec_id is None and result.kab_id is None):
         return None

@@ -132,7 +132,7 @@ def status(code):
 
 def unknown_code():
     # Malformed, mistyped and unknown codes all get this same answer.
-    return render_template("reports/status_unknown.html", form=StatusLookupForm()), 404
+    return render_template("reports/status_lookup.html", form=StatusLookupForm(), unknown=True), 404
 
 
 def render_status(report, follow_up_form, status_code=200):
