@@ -6,6 +6,7 @@ once in apoa.extensions and each domain registers its blueprint and commands exp
 import logging
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
 from apoa.config import PROJECT_ROOT, build_config
 from apoa.errors import register_error_handlers
@@ -44,6 +45,7 @@ def register_extensions(app):
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
+    login_manager.login_message = _l("Please sign in to open this page.")
 
 
 def register_security(app):
@@ -103,7 +105,9 @@ def register_commands(app):
 
 
 def register_template_globals(app):
+    from apoa.auth.permissions import can
     from apoa.i18n import LANGUAGE_NAMES
 
+    app.jinja_env.globals["can"] = can
     app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
     app.jinja_env.globals["current_locale"] = select_locale

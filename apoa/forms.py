@@ -11,6 +11,7 @@ BUILT_IN_MESSAGES = (
     _l("Not a valid float value."),
     _l("Not a valid choice."),
     _l("Not a valid datetime value."),
+    _l("Not a valid date value."),
     _l("Invalid email address."),
     _l("The CSRF token is missing."),
     _l("The CSRF token is invalid."),

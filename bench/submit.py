@@ -88,11 +88,13 @@ def parse_args():
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring (3)")
     parser.add_argument("--duration", type=float, default=20.0, help="measured seconds (20)")
-    parser.add_argument("--configs", default="sync:2,sync:4,gthread:2x4,gthread:3x4",
+    parser.add_argument("--configs", default="sync:2,sync:4,gthread:2x4,gthread:3x4,gthread:4x4",
                         help="gunicorn configurations to screen: CLASS:WORKERS[xTHREADS], comma-separated")
     parser.add_argument("--screen-duration", type=float, default=6.0,
                         help="measured seconds per screened configuration (6; 0 = measure the first only)")
     parser.add_argument("--pgbench-duration", type=int, default=20)
+    parser.add_argument("--pgbench-few-clients", type=int, default=2,
+                        help="also run pgbench for 5 s with this many clients, for comparison (2; 0 = not)")
     parser.add_argument("--points", type=int, default=1000, help="distinct points used (1000)")
     parser.add_argument("--breakdown", type=int, default=300,
                         help="submissions timed in-process for the phase breakdown (300)")
@@ -277,18 +279,23 @@ def _proc_table():
     return table
 
 
-def _tree_cpu(table, root):
+def _tree(table, root):
+    """{pid: cpu seconds} of `root` and all its descendants."""
     if root not in table:
-        return 0.0
+        return {}
     children = defaultdict(list)
     for pid, (ppid, _cpu) in table.items():
         children[ppid].append(pid)
-    total, stack = 0.0, [root]
+    found, stack = {}, [root]
     while stack:
         pid = stack.pop()
-        total += table[pid][1]
+        found[pid] = table[pid][1]
         stack.extend(children[pid])
-    return total
+    return found
+
+
+def _tree_cpu(table, root):
+    return sum(_tree(table, root).values())
 
 
 def _machine_busy():
@@ -297,18 +304,47 @@ def _machine_busy():
     return (sum(values) - values[3] - values[4]) / TICK  # everything but idle and iowait
 
 
-def cpu_snapshot(gunicorn_pid, postmaster_pid):
+def cpu_snapshot(gunicorn_pid, postmaster_pid, session_pids):
+    """CPU seconds so far of gunicorn (master and workers), of the benchmark database's sessions,
+    of the rest of PostgreSQL (other databases, background processes), of this process, and of
+    the whole machine."""
     table = _proc_table()
     own = os.times()
-    return {"gunicorn": _tree_cpu(table, gunicorn_pid), "postgresql": _tree_cpu(table, postmaster_pid),
-            "load generator": own.user + own.system, "machine": _machine_busy()}
+    return {"gunicorn": _tree_cpu(table, gunicorn_pid),
+            "sessions": {pid: table[pid][1] for pid in session_pids if pid in table},
+            "postgresql": _tree(table, postmaster_pid), "load generator": own.user + own.system,
+            "machine": _machine_busy()}
 
 
 def cpu_per_request(before, after, requests, seconds):
-    delta = {k: after[k] - before[k] for k in before}
-    delta["other processes"] = delta.pop("machine") - sum(delta.values())
+    """CPU ms per request by consumer during the measured window, and the cores busy."""
+    # Per process, so that a backend ending in the window does not count against the others.
+    sessions = sum(cpu - before["sessions"].get(pid, 0.0) for pid, cpu in after["sessions"].items())
+    server = sum(cpu - before["postgresql"].get(pid, 0.0) for pid, cpu in after["postgresql"].items())
+    delta = {"gunicorn": after["gunicorn"] - before["gunicorn"], "postgresql (apoa_bench sessions)": sessions,
+             "postgresql (other sessions, background)": server - sessions,
+             "load generator": after["load generator"] - before["load generator"]}
+    delta["other processes"] = after["machine"] - before["machine"] - sum(delta.values())
     per = {k: round(v * 1000 / max(requests, 1), 3) for k, v in delta.items()}
-    return per, round(sum(delta.values()) / seconds, 2)
+    others = delta["other processes"] + delta["postgresql (other sessions, background)"]
+    return per, round((after["machine"] - before["machine"]) / seconds, 2), round(max(others, 0.0) / seconds, 2)
+
+
+def session_pids(conn):
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                       " AND pid <> pg_backend_pid()")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def postmaster_pid_of(db_url):
+    import psycopg2
+
+    with psycopg2.connect(db_url) as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT current_setting('data_directory')")
+        directory = cursor.fetchone()[0]
+    conn.close()
+    return postmaster_pid(directory)
 
 
 def postmaster_pid(data_directory):
@@ -468,9 +504,10 @@ async def drive(port, clients, points, categories, warmup, duration):
     return results, begin + warmup, stop_at, errors
 
 
-def load(port, args, points, categories, duration, on_measure_start=None, on_measure_end=None):
+def load(port, args, points, categories, duration, on_measure_start=None, on_measure_end=None, warmup=None):
     """Run the clients; returns the figures of the measured window."""
     marks = {}
+    warmup = args.warmup if warmup is None else warmup
 
     def mark(name, callback):
         marks[name] = time.perf_counter()
@@ -479,12 +516,12 @@ def load(port, args, points, categories, duration, on_measure_start=None, on_mea
 
     async def main():
         loop = asyncio.get_running_loop()
-        loop.call_later(args.warmup, mark, "start", on_measure_start)
-        loop.call_later(args.warmup + duration, mark, "end", on_measure_end)
-        return await drive(port, args.clients, points, categories, args.warmup, duration)
+        loop.call_later(warmup, mark, "start", on_measure_start)
+        loop.call_later(warmup + duration, mark, "end", on_measure_end)
+        return await drive(port, args.clients, points, categories, warmup, duration)
 
     results, window_start, window_end, errors = asyncio.run(main())
-    measured = [r for r in results if r[0] >= window_start and r[1] <= window_end]
+    measured = [r for r in results if window_start <= r[1] <= window_end]  # answered in the window
     latencies = sorted((end - start) * 1000 for start, end, ok in measured)
     failed = sum(1 for r in measured if not r[2])
     return {"requests": len(measured), "errors": failed, "error_kinds": dict(errors),
@@ -648,16 +685,31 @@ def submission_form(client, point, category):
             "reporter": "anonymous", "consent": "y", "website": ""}
 
 
-def run_pgbench(db_url, script, clients, seconds, workdir):
+def run_pgbench(db_url, script, clients, seconds, workdir, pg_pid, probe):
+    """Run pgbench; its figures, and the CPU PostgreSQL and pgbench used per transaction (the
+    server's processes are sampled while they run: pgbench's sessions end with it)."""
     path = Path(workdir) / "submit.sql"
     path.write_text(script)
-    prefix = Path(workdir) / "pgbench_log"
+    prefix = Path(workdir) / f"pgbench_log_{clients}"
     command = [str(PG_BIN / "pgbench"), "-n", "-M", "simple", "-D", "prep=0", "-c", str(clients), "-j", "2",
                "-T", str(seconds), "-r", "-l", "--log-prefix", str(prefix), "-f", str(path), db_url]
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"pgbench failed ({done.returncode}):\n{done.stderr[-3000:]}\n{done.stdout[-2000:]}")
-    out = done.stdout
+    start_pg, start_own, start_machine = _tree(_proc_table(), pg_pid), os.times(), _machine_busy()
+    last, bench_pids = dict(start_pg), set()
+    out_path, err_path = Path(workdir) / "pgbench.out", Path(workdir) / "pgbench.err"
+    with open(out_path, "w") as out_file, open(err_path, "w") as err_file:
+        process = subprocess.Popen(command, stdout=out_file, stderr=err_file)
+        while process.poll() is None:
+            last.update(_tree(_proc_table(), pg_pid))
+            bench_pids.update(session_pids(probe))
+            time.sleep(0.25)
+    end_own, machine = os.times(), _machine_busy() - start_machine
+    out, err = out_path.read_text(), err_path.read_text()
+    if process.returncode != 0:
+        raise RuntimeError(f"pgbench failed ({process.returncode}):\n{err[-3000:]}\n{out[-2000:]}")
+    pg_all = sum(cpu - start_pg.get(pid, 0.0) for pid, cpu in last.items())
+    pg_cpu = sum(cpu - start_pg.get(pid, 0.0) for pid, cpu in last.items() if pid in bench_pids)
+    pgbench_cpu = (end_own.children_user + end_own.children_system
+                   - start_own.children_user - start_own.children_system)
     tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
     failed = int((re.search(r"number of failed transactions: (\d+)", out) or [0, 0])[1])
     latencies = []
@@ -674,7 +726,13 @@ def run_pgbench(db_url, script, clients, seconds, workdir):
         match = re.match(r"\s+([\d.]+)\s+(\d+)\s+(.*)", line) if in_table else None
         if match and not match.group(3).startswith("\\"):
             per_statement.append((float(match.group(1)), statement_kind(match.group(3))))
-    return {"tps": round(tps, 1), "transactions": len(latencies), "failed": failed,
+    n = max(len(latencies), 1)
+    return {"clients": clients, "tps": round(tps, 1), "transactions": len(latencies), "failed": failed,
+            "cpu_ms_per_transaction": {"postgresql": round(pg_cpu * 1000 / n, 3),
+                                       "pgbench": round(pgbench_cpu * 1000 / n, 3),
+                                       "cores_busy": round(machine / seconds, 2)},
+            # Cores used by everything else (other databases' sessions included) meanwhile.
+            "other_cores": round(max(machine - pg_cpu - pgbench_cpu, 0.0) / seconds, 2),
             **{f"p{q}_ms": round(percentile(latencies, q), 2) for q in (50, 95, 99)},
             "avg_ms": round(sum(latencies) / max(len(latencies), 1), 2),
             "slowest_statements": [{"ms": ms, "statement": kind} for ms, kind in
@@ -699,6 +757,7 @@ PHASES = (
     ("audit record() (lock, head, hash, insert)", "apoa.reports.services", "record", 3),
     ("commit", "sqlalchemy.orm.session", "Session.commit", 1),
 )
+AUDIT_PHASE, COMMIT_PHASE = PHASES[-2][0], PHASES[-1][0]
 
 
 def timed_breakdown(db_url, redis_url, points, categories, count):
@@ -711,7 +770,7 @@ def timed_breakdown(db_url, redis_url, points, categories, count):
 
     app = create_app(environ=app_environ(db_url, redis_url))
     limiter.request_filter(lambda: True)
-    totals, originals = defaultdict(int), []
+    totals, originals, marks = defaultdict(int), [], {}
 
     def wrap(label, owner, name):
         original = getattr(owner, name)
@@ -722,7 +781,9 @@ def timed_breakdown(db_url, redis_url, points, categories, count):
             try:
                 return original(*args, **kwargs)
             finally:
-                totals[label] += time.perf_counter_ns() - start
+                end = time.perf_counter_ns()
+                totals[label] += end - start
+                marks[label] = (start, end)
         setattr(owner, name, timed)
 
     client = app.test_client()
@@ -738,13 +799,22 @@ def timed_breakdown(db_url, redis_url, points, categories, count):
         for part in path:
             owner = getattr(owner, part)
         wrap(label, owner, name)
-    statuses = Counter()
+    statuses, held = Counter(), 0
+    cpu_start, machine_start, wall_start = time.process_time(), _machine_busy(), time.perf_counter()
+    pg_pid = postmaster_pid_of(db_url)
+    pg_start = _tree_cpu(_proc_table(), pg_pid)
     try:
         for form in forms[20:20 + count]:
             start = time.perf_counter_ns()
             statuses[client.post("/lapor", data=form).status_code] += 1
             totals["request (test client)"] += time.perf_counter_ns() - start
+            # The audit lock is taken at the start of record() and released by the commit.
+            held += marks[COMMIT_PHASE][1] - marks[AUDIT_PHASE][0]
     finally:
+        own = time.process_time() - cpu_start
+        cpu_ms = own * 1000 / count
+        others = (_machine_busy() - machine_start - own - (_tree_cpu(_proc_table(), pg_pid) - pg_start))
+        other_cores = round(max(others, 0.0) / (time.perf_counter() - wall_start), 2)
         for owner, name, original in reversed(originals):
             setattr(owner, name, original)
     profile = cProfile.Profile()
@@ -758,7 +828,17 @@ def timed_breakdown(db_url, redis_url, points, categories, count):
                "ms": round(totals["request (test client)"] / count / 1e6, 3)}]
     phases += [{"phase": label, "depth": depth, "ms": round(totals[label] / count / 1e6, 3)}
                for label, _m, _a, depth in PHASES]
+    # Derived: what the timed parts leave over.
+    ms = {p["phase"]: p["ms"] for p in phases}
+    inside = ("find by submission key (again)", "region lookup (locate + names)",
+              "report row (tracking code, due date)", "event + audit entry")
+    at = next(i for i, p in enumerate(phases) if p["phase"] == "event + audit entry") + 2
+    phases.insert(at, {"phase": "report INSERT (savepoint, flush; rest of submit_report)", "depth": 2,
+                       "ms": round(ms["submit_report"] - sum(ms[k] for k in inside), 3)})
+    phases.append({"phase": "rest: Flask, CSRF, session cookie, redirect, test client", "depth": 1,
+                   "ms": round(ms["request (test client)"] - sum(p["ms"] for p in phases if p["depth"] == 1), 3)})
     return {"submissions": count, "statuses": dict(statuses), "phases": phases,
+            "cpu_ms_per_request": round(cpu_ms, 3), "other_cores": other_cores, "audit_lock_held_ms": round(held / count / 1e6, 3),
             "profile": profile_by_area(profile)}
 
 
@@ -806,11 +886,22 @@ def build_result(args, env, best, screening, final, pgbench, statements, cpu, se
          "errors": final["errors"], "error_kinds": final["error_kinds"],
          "pgbench_tps": pgbench["tps"], "pgbench_p50_ms": pgbench["p50_ms"], "pgbench_p99_ms": pgbench["p99_ms"],
          "pgbench_avg_ms": pgbench["avg_ms"], "pgbench_failed": pgbench["failed"], "ratio": ratio}
+    cpu_ms = sum(v for k, v in cpu["per_request"].items() if k in ("gunicorn", "postgresql (apoa_bench sessions)"))
+    f["bounds"] = {  # what this machine allows, from the measured costs
+        "cpu_bound_req_per_s": round(env["cpus"] * 1000 / cpu_ms) if cpu_ms else None,
+        "audit_lock_bound_req_per_s": round(1000 / breakdown["audit_lock_held_ms"])
+        if breakdown["audit_lock_held_ms"] else None}
     f["met"] = {"req_per_s": f["req_per_s"] >= TARGETS["req_per_s"], "p99_ms": f["p99_ms"] <= TARGETS["p99_ms"],
                 "ratio": (ratio or 0) >= TARGETS["ratio"], "no_errors": f["errors"] == 0}
     return f | {"targets": TARGETS, "screening": screening, "same_sql": statements,
                 "cpu_ms_per_request": cpu["per_request"], "cores_busy": cpu["cores_busy"],
+                # Cores taken by processes outside this benchmark (other work on the machine): a
+                # disturbed run shows here.
+                "other_cores": {"http": cpu["other_cores"], "pgbench": pgbench["other_cores"],
+                                "breakdown": breakdown["other_cores"]},
                 "db_sessions": sessions, "pgbench_slowest_statements": pgbench["slowest_statements"],
+                "pgbench_cpu_ms_per_transaction": pgbench["cpu_ms_per_transaction"],
+                "pgbench_few_clients": pgbench["few_clients"],
                 "breakdown": breakdown,
                 "rate_limits": "exempted with Flask-Limiter request_filter (all clients are 127.0.0.1);"
                                " the Redis availability check still runs", "environment": env}
@@ -837,21 +928,36 @@ def print_report(f):
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip())
+    oc = f["other_cores"]
+    print(f"cores used by other work on the machine meanwhile: {oc['http']} (HTTP run), {oc['pgbench']} (pgbench),"
+          f" {oc['breakdown']} (in-process breakdown)" + (
+              "  -- DISTURBED: figures are lower than on an idle machine" if max(oc.values()) > 0.15 else ""))
     same = f["same_sql"]
     print(f"same SQL: the app sent {len(same['app'])} statements per submission, the pgbench script has "
           f"{len(same['pgbench'])}; same kinds in the same order: {same['match']}")
     print(f"where the time goes (CPU ms per request during the measured run, {f['cores_busy']} of "
           f"{env['cpus']} cores busy): " + ", ".join(f"{k} {v}" for k, v in f["cpu_ms_per_request"].items()))
+    print(f"bounds from these costs: {f['bounds']['cpu_bound_req_per_s']} req/s if gunicorn and its database"
+          f" sessions had all {env['cpus']} cores; {f['bounds']['audit_lock_bound_req_per_s']} req/s through the"
+          " audit lock at its in-process hold time")
     s = f["db_sessions"]
     print(f"database sessions (avg of {s['samples']} samples): {s['active_avg']} active, of which "
           f"{s['waiting_audit_lock_avg']} waiting for the audit lock; {s['idle_in_transaction_avg']} idle in"
           " transaction")
     print("pgbench slowest statements (avg ms): " + "; ".join(
         f"{x['statement']} {x['ms']}" for x in f["pgbench_slowest_statements"]))
+    print("pgbench CPU ms per transaction: " + ", ".join(
+        f"{k} {v}" for k, v in f["pgbench_cpu_ms_per_transaction"].items()))
+    if f["pgbench_few_clients"]:
+        few = f["pgbench_few_clients"]
+        print(f"pgbench with {few['clients']} clients (5 s, for comparison): {few['tps']} tps, p50 {few['p50_ms']} ms,"
+              f" p99 {few['p99_ms']} ms")
     b = f["breakdown"]
     print(f"one submission in-process (mean of {b['submissions']}, one at a time, statuses {b['statuses']}):")
     for phase in b["phases"]:
         print(f"  {'  ' * phase['depth']}{phase['phase']:<{44 - 2 * phase['depth']}} {phase['ms']:7.3f} ms")
+    print(f"  CPU of the app process per submission: {b['cpu_ms_per_request']} ms; audit lock held per submission"
+          f" (record() start to commit end): {b['audit_lock_held_ms']} ms")
     print("  app CPU by package (cProfile tottime share): " + ", ".join(
         f"{a['area']} {a['share']:.0%}" for a in b["profile"]["areas"][:8]))
     print("  costliest functions: " + ", ".join(
@@ -881,7 +987,8 @@ def run(args, workdir):
         server = Gunicorn(config, env_vars, workdir)
         try:
             server.start()
-            figures = load(server.port, args, points, categories, args.screen_duration)
+            figures = load(server.port, args, points, categories, args.screen_duration,
+                           warmup=min(args.warmup, 2.0))
         finally:
             server.stop()
         screening.append({"name": config_name(config), **config, "req_per_s": figures["ok_per_s"],
@@ -891,6 +998,10 @@ def run(args, workdir):
     best = {k: best[k] for k in ("worker_class", "workers", "threads")}
 
     log(f"measuring {config_name(best)}: {args.warmup:g} s warm-up, {args.duration:g} s measured")
+    import psycopg2
+
+    probe = psycopg2.connect(db_url)
+    probe.autocommit = True
     sampler = SessionSampler(db_url)
     sampler.start()
     server = Gunicorn(best, env_vars, workdir)
@@ -899,18 +1010,18 @@ def run(args, workdir):
         server.start()
 
         def start_measure():
-            cpu["before"] = cpu_snapshot(server.process.pid, pg_pid)
+            cpu["before"] = cpu_snapshot(server.process.pid, pg_pid, session_pids(probe))
             sampler.recording = True
 
         def end_measure():
-            cpu["after"] = cpu_snapshot(server.process.pid, pg_pid)
+            cpu["after"] = cpu_snapshot(server.process.pid, pg_pid, session_pids(probe))
             sampler.recording = False
 
         final = load(server.port, args, points, categories, args.duration, start_measure, end_measure)
     finally:
         server.stop()
         sampler.done.set()
-    per_request, cores_busy = cpu_per_request(cpu["before"], cpu["after"], final["requests"], final["seconds"])
+    per_request, cores_busy, other_cores = cpu_per_request(cpu["before"], cpu["after"], final["requests"], final["seconds"])
 
     log("checking that the pgbench script sends the app's statements")
     script = pgbench_script(points, categories)
@@ -921,12 +1032,19 @@ def run(args, workdir):
         log(f"WARNING: statements differ\n  app:     {app_kinds}\n  pgbench: {pgbench_kinds}")
 
     log(f"pgbench: {args.clients} clients, {args.pgbench_duration} s")
-    pgbench = run_pgbench(db_url, script, args.clients, args.pgbench_duration, workdir)
+    pgbench = run_pgbench(db_url, script, args.clients, args.pgbench_duration, workdir, pg_pid, probe)
+    few = None
+    if args.pgbench_few_clients:
+        log(f"pgbench for comparison: {args.pgbench_few_clients} clients, 5 s")
+        few = run_pgbench(db_url, script, args.pgbench_few_clients, 5, workdir, pg_pid, probe)
+    probe.close()
 
     log(f"timing the phases of {args.breakdown} submissions in-process")
     breakdown = timed_breakdown(db_url, redis_url, points, categories, args.breakdown)
+    pgbench["few_clients"] = few and {k: few[k] for k in ("clients", "tps", "p50_ms", "p99_ms", "other_cores")}
     return build_result(args, env, best, screening, final, pgbench, statements,
-                        {"per_request": per_request, "cores_busy": cores_busy}, sampler.summary(), breakdown)
+                        {"per_request": per_request, "cores_busy": cores_busy, "other_cores": other_cores},
+                        sampler.summary(), breakdown)
 
 
 def main():

@@ -5,8 +5,10 @@ Each run gets its own database, `<dev database>_test_<pid>` on the same server (
 APOA_TEST_DATABASE_URL), created afresh and dropped at the end, so two runs never disturb each other.
 """
 import os
+from datetime import datetime, timezone
 from pathlib import Path
 
+import pyotp
 import pytest
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
@@ -15,6 +17,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from flask_sqlalchemy.session import _app_ctx_id
 
 from apoa import create_app
+from apoa.auth.totp import decrypt_secret
 from apoa.config import with_driver
 from apoa.extensions import db, limiter
 from apoa.regions import importer
@@ -24,6 +27,10 @@ from tests.factories import Factories
 
 REGIONS_DIR = Path(os.environ.get("APOA_REGIONS_DIR") or Path(__file__).resolve().parents[2] / "shared/data/regions")
 TEST_PASSWORD = "correct-horse-battery"
+# Rate-limit keys of this run only: each test resets the limits, and a reset must not wipe the
+# counters of another run sharing the same Redis (two checkouts, or two engineers, at once).
+TEST_CONFIG = {"WTF_CSRF_ENABLED": False,
+               "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": f"LIMITS-test-{os.getpid()}"}}
 
 
 def resolve_test_database_url():
@@ -96,7 +103,7 @@ def database_url():
 @pytest.fixture(scope="session")
 def app(database_url, tmp_path_factory):
     """The application on the test database, schema from the migrations, real regions imported."""
-    app = create_app({"WTF_CSRF_ENABLED": False},
+    app = create_app(dict(TEST_CONFIG),
                      environ=app_environ(database_url, APOA_INSTANCE_DIR=str(tmp_path_factory.mktemp("instance"))))
     with app.app_context():
         upgrade()
@@ -112,7 +119,7 @@ def harness(app, database_url, tmp_path_factory):
     context of the same app for a request, which would carry `g` and cached translations from one
     request to the next; with the twin's context pushed, every request gets a fresh one, as in
     production."""
-    return create_app({"WTF_CSRF_ENABLED": False},
+    return create_app(dict(TEST_CONFIG),
                       environ=app_environ(database_url, APOA_INSTANCE_DIR=app.config["INSTANCE_DIR"]))
 
 
@@ -155,12 +162,42 @@ def make(app, db_session):
     return Factories(db_session, TEST_PASSWORD)
 
 
+SECOND_STEP = "/masuk/kode"
+
+
+def totp_code(user):
+    """A code for `user`'s authenticator that the server has not seen yet (each is good once).
+
+    The server accepts the current 30-second step and one either side, each only after the last
+    one it accepted; so this takes the current step, or the one after the last used. A test that
+    signs the same user in a third time within 30 seconds gets the record of used steps cleared.
+    """
+    db.session.expire(user, ["totp_secret", "totp_last_step"])
+    totp = pyotp.TOTP(decrypt_secret(user.totp_secret))
+    now = totp.timecode(datetime.now(timezone.utc))
+    step = max(now, (user.totp_last_step or 0) + 1)
+    if step > now + 1:
+        user.totp_last_step = None
+        db.session.flush()
+        step = now
+    return totp.generate_otp(step)
+
+
 class AuthActions:
+    """Signs a user in through the real pages: the password, then for staff with an authenticator
+    enrolled (every staff user from `make.user()` unless `totp=False`) a fresh TOTP code."""
+
     def __init__(self, client):
         self._client = client
 
-    def login(self, user, password=TEST_PASSWORD):
-        return self._client.post("/masuk", data={"email": user.email, "password": password})
+    def login(self, user, password=TEST_PASSWORD, next=None):
+        """The answer of the last step: a redirect (302) once signed in, 400 for a wrong password,
+        a redirect to the enrolment page for staff made with `totp=False`."""
+        answer = self._client.post("/masuk", query_string={"next": next} if next else None,
+                                   data={"email": user.email, "password": password})
+        if answer.status_code != 302 or answer.headers["Location"] != SECOND_STEP:
+            return answer
+        return self._client.post(SECOND_STEP, data={"code": totp_code(user)})
 
     def logout(self):
         return self._client.post("/keluar")

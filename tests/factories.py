@@ -2,9 +2,11 @@
 import itertools
 from datetime import datetime, timedelta, timezone
 
+import pyotp
 from sqlalchemy import func, select
 
-from apoa.auth.models import User
+from apoa.auth.models import Role, User
+from apoa.auth.totp import enrol_with_secret
 from apoa.regions.lookup import locate
 from apoa.regions.models import Office, Region
 from apoa.regions.offices import set_jurisdiction
@@ -47,14 +49,18 @@ class Factories:
             set_jurisdiction(office.code, regions)
         return office
 
-    def user(self, role="officer", office=None, email=None, name=None, active=True):
+    def user(self, role="officer", office=None, email=None, name=None, active=True, totp=None):
+        """A user with the test password. Staff get an authenticator app enrolled (a random TOTP
+        secret) unless `totp=False`; residents get none unless `totp=True`."""
         n = self._n()
-        if office is None and role in ("officer", "supervisor", "regional_head"):
+        if office is None and Role(role).needs_office:
             office = self.office()
         user = User(email=email or f"user{n}@example.com", name=name or f"User {n}", role=role,
                     office=office, active=active, password_hash=self._password_hash())
         self.session.add(user)
         self.session.flush()
+        if Role(role).is_staff if totp is None else totp:
+            enrol_with_secret(user, pyotp.random_base32())
         return user
 
     def report(self, point=GAMBIR, state=State.new.value, category_code="other", **fields):
@@ -79,3 +85,22 @@ class Factories:
 
     def region(self, kode):
         return self.session.scalar(select(Region).where(Region.kode == kode))
+
+    def photo(self, report, directory, event=None, color=(30, 120, 200)):
+        """A small JPEG stored under `directory` (as the upload folder) and attached to `report`."""
+        import io
+
+        from PIL import Image
+
+        from apoa.reports.models import Attachment
+        from apoa.reports.photos import sanitize_image, store_image
+
+        raw = io.BytesIO()
+        Image.new("RGB", (40, 30), color).save(raw, "JPEG")
+        clean = sanitize_image(raw.getvalue())
+        attachment = Attachment(report_id=report.id, event_id=event.id if event else None, sha256=clean.sha256,
+                                mime=clean.mime, width=clean.width, height=clean.height, bytes=clean.size,
+                                stored_path=store_image(clean, directory))
+        self.session.add(attachment)
+        self.session.flush()
+        return attachment

@@ -130,3 +130,9 @@ def test_language_switch_refuses_an_unknown_language(client):
 def test_language_switch_never_redirects_off_site(client):
     answer = client.post("/bahasa", data={"lang": "en", "next": "//evil.example/"})
     assert answer.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "/\\evil.example", "https://evil.example/", "/x\r\nSet-Cookie: a=b"])
+def test_no_redirect_leaves_the_site(client, target):
+    answer = client.post("/bahasa", data={"lang": "en", "next": target})
+    assert answer.headers["Location"] == "/"

@@ -30,3 +30,16 @@ def test_every_demo_user_can_sign_in(client):
         answer = client.post("/masuk", data={"email": user.email, "password": DEMO_PASSWORD})
         assert answer.status_code == 302, user.email
         client.post("/keluar")
+
+
+def test_demo_totp_prints_a_code_that_signs_the_demo_officer_in(client, runner):
+    seed_demo(report_count=5)
+    client.post("/masuk", data={"email": "petugas@demo.apoa.id", "password": DEMO_PASSWORD})
+    code = runner.invoke(args=["demo", "totp", "petugas@demo.apoa.id"]).output.strip()
+    assert code.isdigit() and len(code) == 6
+    answer = client.post("/masuk/kode", data={"code": code})
+    assert answer.status_code == 302 and "/masuk" not in answer.headers["Location"]
+
+
+def test_demo_totp_refuses_other_accounts(runner):
+    assert runner.invoke(args=["demo", "totp", "someone@example.com"]).exit_code == 1

@@ -127,3 +127,22 @@ def _entries_in_order(batch_size):
             return
         yield from rows
         after = rows[-1].seq
+
+
+def record_independently(action, object=None, detail=None, actor=None):
+    """Append one entry in a transaction of its own and commit it now; returns the entry.
+
+    For acts whose request is about to fail: a refused access answers 404, and every error response
+    rolls the request's transaction back, which would take an entry written by `record()` with it.
+    So the session's uncommitted work is rolled back *first* (the caller is giving up on the request
+    anyway: call this only when nothing done so far in the request is to be kept), then the entry
+    is written and committed alone, on the request's own connection.
+
+    Why not a second connection: this request may already hold the audit lock (any earlier
+    `record()`), which a second connection would wait for forever; and under a flood of refused
+    requests every request would need two pooled connections at once, which can drain the pool.
+    """
+    db.session.rollback()
+    entry = record(action, object, detail, actor=actor)
+    db.session.commit()
+    return entry

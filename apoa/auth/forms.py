@@ -1,3 +1,4 @@
+"""Sign-in, registration and second-factor forms."""
 from flask_babel import lazy_gettext as _l
 from apoa.forms import BaseForm
 from wtforms import EmailField, PasswordField, StringField
@@ -20,3 +21,9 @@ class RegisterForm(BaseForm):
         Length(min=10, max=256, message=_l("The password must have at least %(min)d characters."))])
     confirm = PasswordField(_l("Repeat the password"), validators=[
         EqualTo("password", message=_l("The two passwords are not the same."))])
+
+
+class CodeForm(BaseForm):
+    """The second step of a staff sign-in: a 6-digit code, or a recovery code instead."""
+
+    code = StringField(_l("Code"), validators=[DataRequired(_l("Enter the code.")), Length(max=40)])

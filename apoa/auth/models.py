@@ -1,10 +1,11 @@
-"""Users and their roles."""
+"""Users, their roles, and what staff sign-in keeps about them (second factor, failed attempts)."""
 import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, func
+from sqlalchemy import (BigInteger, CheckConstraint, DateTime, ForeignKey, LargeBinary, String,
+                        UniqueConstraint, func)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -26,7 +27,13 @@ class Role(str, enum.Enum):
     def is_staff(self):
         return self is not Role.resident
 
+    @property
+    def needs_office(self):
+        """Officers, supervisors and heads act for an office: their jurisdiction comes from it."""
+        return self in OFFICE_ROLES
 
+
+OFFICE_ROLES = (Role.officer, Role.supervisor, Role.regional_head)
 ROLE_TITLES = {
     Role.resident: _l("Resident"),
     Role.officer: _l("Officer"),
@@ -36,7 +43,7 @@ ROLE_TITLES = {
 }
 
 ROLES_SQL = ", ".join(f"'{r.value}'" for r in Role)
-OFFICE_ROLES_SQL = "'officer', 'supervisor', 'regional_head'"
+OFFICE_ROLES_SQL = ", ".join(f"'{r.value}'" for r in OFFICE_ROLES)
 
 
 class User(UserMixin, db.Model):
@@ -46,6 +53,8 @@ class User(UserMixin, db.Model):
         # Officers, supervisors and heads act for an office: their jurisdiction comes from it.
         CheckConstraint(f"role NOT IN ({OFFICE_ROLES_SQL}) OR office_id IS NOT NULL", name="office_for_staff"),
         CheckConstraint("email = lower(email)", name="email_lowercase"),
+        CheckConstraint("totp_enabled_at IS NULL OR totp_secret IS NOT NULL", name="totp_enabled_has_secret"),
+        CheckConstraint("failed_logins >= 0", name="failed_logins_non_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -58,6 +67,16 @@ class User(UserMixin, db.Model):
     # Bumped on sign-out and disabling so that an old session cookie stops working.
     session_version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The TOTP secret, Fernet-encrypted (apoa.auth.totp). Set with totp_enabled_at still NULL while
+    # an enrolment waits for its first code.
+    totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The time step of the last accepted code: each code works once, and never one older than that.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # Failed sign-ins since the last success or lock-out (apoa.auth.signin).
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     office = relationship("Office")
 
@@ -68,6 +87,18 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self):
         return self.active
+
+    @property
+    def is_staff(self):
+        """Staff sign in with a second factor and get shorter sessions."""
+        return self.role_enum.is_staff
+
+    @property
+    def totp_enrolled(self):
+        return self.totp_enabled_at is not None
+
+    def is_locked(self, now):
+        return self.locked_until is not None and self.locked_until > now
 
     def get_id(self):
         return f"{self.id}:{self.session_version}"
@@ -80,3 +111,20 @@ class User(UserMixin, db.Model):
 
     def __repr__(self):
         return f"<User {self.id} {self.role}>"
+
+
+class RecoveryCode(db.Model):
+    """A one-time code that stands in for the authenticator app. Only its sha256 is kept: the codes
+    are random (80 bits), so a slow password hash would add nothing but waiting."""
+
+    __tablename__ = "recovery_code"
+    __table_args__ = (
+        UniqueConstraint("user_id", "code_hash"),
+        CheckConstraint("code_hash ~ '^[0-9a-f]{64}$'", name="code_hash_hex"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

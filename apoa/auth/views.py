@@ -1,19 +1,33 @@
-"""Sign-in and sign-out."""
+"""Sign-in (password, then for staff a second factor), enrolment of an authenticator app, sign-out,
+residents' registration, and the session limits checked before every request."""
 import logging
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from apoa.auth.forms import LoginForm, RegisterForm
+from apoa.auth import sessions, signin, totp
+from apoa.auth.forms import CodeForm, LoginForm, RegisterForm
 from apoa.auth.models import User
-from apoa.auth.services import authenticate, create_user, find_user_by_email
-from apoa.core.views import _safe_next
+from apoa.auth.permissions import Permission, has_permission
+from apoa.auth.services import create_user, find_user_by_email
+from apoa.core.views import safe_next
+from apoa.errors import wants_json
 from apoa.extensions import db, limiter, login_manager
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger("apoa.auth")
+
+SIGN_IN_LIMIT = "10 per minute;60 per hour"
+CODE_LIMIT = "10 per minute;60 per hour"
+# Requests that need no session check: files, and nothing that could show or change data.
+UNCHECKED_ENDPOINTS = {"static", "assets.vendor", "maps.basemap", "core.healthz"}
+
+
+def locked_message():
+    return _("Too many failed attempts. Sign-in is paused for %(minutes)d minutes; please try again later.",
+             minutes=signin.lock_minutes())
 
 
 @login_manager.user_loader
@@ -28,30 +42,154 @@ def load_user(session_id):
     return user
 
 
+@bp.before_app_request
+def enforce_session_limits():
+    """End a session past its idle or absolute limit: sign out, say why, ask to sign in again."""
+    if "_user_id" not in session or request.endpoint in UNCHECKED_ENDPOINTS:
+        return None
+    if not current_user.is_authenticated:
+        return None
+    if not sessions.expired(current_user):
+        sessions.touch()
+        return None
+    log.info("session of user %s expired", current_user.id)
+    sessions.end()
+    message = _("Your session has ended. Please sign in again.")
+    if wants_json():  # a map or list fetching data: an answer its script can understand
+        return jsonify(error={"status": 401, "title": _("Signed out"), "message": message}), 401
+    flash(message, "info")
+    next_url = request.full_path.rstrip("?") if request.method == "GET" else None
+    return redirect(url_for("auth.login", next=next_url))
+
+
+def keep_and_answer(template, status=400, **context):
+    """Answer an error page, keeping what the request wrote: the failure count, its audit entry,
+    a new enrolment secret. (The request's own commit only happens for answers below 400.)"""
+    db.session.commit()
+    return render_template(template, **context), status
+
+
 @bp.route("/masuk", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"])
+@limiter.limit(SIGN_IN_LIMIT, methods=["POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("core.home"))
     form = LoginForm()
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form), 400 if form.errors else 200
+    attempt = signin.check_password(form.email.data, form.password.data)
+    if attempt.user is None:
+        form.password.errors.append(locked_message() if attempt.locked else
+                                    _("The email or password is not correct."))
+        return keep_and_answer("auth/login.html", form=form)
+    next_url = _requested_next()
+    if not attempt.user.is_staff:
+        return complete_sign_in(attempt.user, "password", next_url)
+    sessions.begin_pending(attempt.user, next_url)
+    return redirect(url_for(".second_factor" if attempt.user.totp_enrolled else ".enrol"))
+
+
+def _requested_next():
+    target = request.args.get("next")
+    return safe_next(target) if target else None
+
+
+def complete_sign_in(user, method, next_url):
+    signin.record_success(user, method)
+    sessions.begin(user, second_factor=method if user.is_staff else None)
+    flash(_("Welcome, %(name)s.", name=user.name), "success")
+    return redirect(landing(user, next_url))
+
+
+def landing(user, next_url):
+    """Where a sign-in ends: the page asked for, else the administration for administrators."""
+    if next_url:
+        return next_url
+    if has_permission(user, Permission.manage_users):
+        return url_for("admin.users")
+    return url_for("core.home")
+
+
+def _pending_or_restart():
+    user = sessions.pending_user()
+    if user is None:
+        sessions.drop_pending()
+        flash(_("Please sign in again."), "info")
+    return user
+
+
+@bp.route("/masuk/kode", methods=["GET", "POST"])
+@limiter.limit(CODE_LIMIT, methods=["POST"])
+def second_factor():
+    """The second step for enrolled staff: a code from the app, or a recovery code."""
+    user = _pending_or_restart()
+    if user is None:
+        return redirect(url_for(".login"))
+    if not user.totp_enrolled:
+        return redirect(url_for(".enrol"))
+    form = CodeForm()
+    if not form.validate_on_submit():
+        return render_template("auth/second_factor.html", form=form), 400 if form.errors else 200
+    if signin.is_locked(user):
+        return _locked_out()
+    method = totp.check_second_factor(user, form.code.data)
+    if method is not None:
+        answer = complete_sign_in(user, method, sessions.pending_next())
+        if method == "recovery_code":
+            flash(_("You signed in with a recovery code; %(left)d are left. Ask an administrator to reset "
+                    "your sign-in codes before they run out.", left=totp.recovery_codes_left(user)), "info")
+        return answer
+    if signin.record_failure(user, "second_factor"):
+        return _locked_out()
+    form.code.errors.append(_("The code is not correct, or it has already been used."))
+    return keep_and_answer("auth/second_factor.html", form=form)
+
+
+def _locked_out():
+    sessions.drop_pending()
+    flash(locked_message(), "error")
+    db.session.commit()  # the lock and its audit entry, though the answer is a redirect either way
+    return redirect(url_for(".login"))
+
+
+@bp.route("/masuk/aktifkan-kode", methods=["GET", "POST"])
+@limiter.limit(CODE_LIMIT, methods=["POST"])
+def enrol():
+    """First sign-in of a staff user: scan the QR code, confirm with a first code, keep the
+    recovery codes (shown once, on the answer to that confirmation)."""
+    user = _pending_or_restart()
+    if user is None:
+        return redirect(url_for(".login"))
+    if user.totp_enrolled:
+        return redirect(url_for(".second_factor"))
+    secret = totp.pending_secret(user)
+    form = CodeForm()
     if form.validate_on_submit():
-        user = authenticate(form.email.data, form.password.data)
-        if user is not None:
-            login_user(user)
-            log.info("user %s signed in", user.id)
-            flash(_("Welcome, %(name)s.", name=user.name), "success")
-            return redirect(_safe_next(request.args.get("next")))
-        form.password.errors.append(_("The email or password is not correct."))
-    return render_template("auth/login.html", form=form), 400 if form.errors else 200
+        codes = totp.confirm_enrolment(user, form.code.data)
+        if codes is not None:
+            next_url = sessions.pending_next()
+            signin.record_success(user, "totp")
+            sessions.begin(user, second_factor="totp")
+            return render_template("auth/recovery_codes.html", codes=codes, next_url=landing(user, next_url))
+        form.code.errors.append(_("The code is not correct. Check that the time on your phone is right "
+                                  "and enter the code shown now."))
+    context = {"form": form, "secret": _grouped(secret),
+               "qr_svg": totp.qr_svg(totp.provisioning_uri(user, secret))}
+    if form.errors:
+        return keep_and_answer("auth/enrol.html", **context)
+    return render_template("auth/enrol.html", **context)
+
+
+def _grouped(secret):
+    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
 
 
 @bp.post("/keluar")
 @login_required
 def logout():
     user = current_user._get_current_object()
-    user.session_version += 1
-    logout_user()
-    log.info("user %s signed out", user.id)
+    signin.record_sign_out(user)
+    sessions.end()
     flash(_("You have signed out."), "success")
     return redirect(url_for("core.home"))
 
@@ -68,7 +206,7 @@ def register():
             form.email.errors.append(_("An account with this email already exists. Sign in instead."))
         else:
             user = create_user(form.email.data, form.name.data, form.password.data, "resident")
-            login_user(user)
+            sessions.begin(user)
             log.info("resident %s registered", user.id)
             flash(_("Your account has been created."), "success")
             return redirect(url_for("public.my_reports"))

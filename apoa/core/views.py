@@ -22,12 +22,13 @@ def home():
 def set_language():
     if not remember_locale(request.form.get("lang")):
         return render_template("core/home.html", error=_("Unknown language.")), 400
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(safe_next(request.form.get("next")))
 
 
-def _safe_next(target):
-    # Only local paths: an open redirect would let a phishing link borrow our address.
-    if target and target.startswith("/") and not target.startswith("//"):
+def safe_next(target):
+    """`target` if it is a path on this site, else the home page: an open redirect would let a
+    phishing link borrow our address. Browsers read "//host" and "/\\host" as another site."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")) and target.isprintable():
         return target
     return url_for("core.home")
 

@@ -2,7 +2,10 @@
 import click
 from flask.cli import AppGroup
 
-from apoa.demo.seed import DEMO_PASSWORD, seed_demo
+import pyotp
+from flask import current_app
+
+from apoa.demo.seed import DEMO_PASSWORD, DEMO_TOTP_SECRETS, seed_demo
 from apoa.errors import UserValueError
 from apoa.extensions import db
 
@@ -22,4 +25,19 @@ def seed_command(reports):
     click.echo(f"demo data: {result.offices} offices, {result.users} users and {result.reports} reports created")
     click.echo(f"demo users (password for all: {DEMO_PASSWORD}):")
     for email, role, office in result.accounts:
-        click.echo(f"  {role:14} {email:32} {office or ''}")
+        key = DEMO_TOTP_SECRETS.get(email, "")
+        click.echo(f"  {role:14} {email:26} {office or '-':16} {key}")
+    click.echo("staff sign in with a code: add the key above to an authenticator app, or run "
+               "`flask --app apoa demo totp EMAIL` for the current code")
+
+
+@demo_cli.command("totp")
+@click.argument("email")
+def totp_command(email):
+    """Print the current sign-in code of a demo staff account (its secret is public anyway)."""
+    if current_app.config["APOA_ENV"] == "production":
+        raise click.ClickException("demo accounts do not exist in production")
+    secret = DEMO_TOTP_SECRETS.get(email.strip().lower())
+    if secret is None:
+        raise click.ClickException(f"{email} is not a demo staff account ({', '.join(DEMO_TOTP_SECRETS)})")
+    click.echo(pyotp.TOTP(secret).now())

@@ -2,16 +2,22 @@
 
 Everything is looked up before it is created, so seeding twice changes nothing. Report points are
 drawn inside the real kabupaten outlines with a fixed seed, so every demo looks the same.
+
+Staff sign in with a second factor, so the demo staff are enrolled with fixed, published TOTP
+secrets (DEMO_TOTP_SECRETS): a tester adds the key to any authenticator app and signs in with the
+demo password and the app's code. Known secrets and a known password are only fit for a demo, so
+the seed refuses to run in production.
 """
 import logging
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from flask import current_app
 from sqlalchemy import func, select, text
 
-from apoa.auth.models import User
 from apoa.auth.services import create_user, find_user_by_email
+from apoa.auth.totp import enrol_with_secret
 from apoa.extensions import db
 from apoa.regions.lookup import locate_many
 from apoa.regions.models import Region
@@ -45,6 +51,14 @@ USERS = (
     ("admin@demo.apoa.id", "Admin APOA", "admin", None),
 )
 
+# Fixed TOTP secrets (base32) of the demo staff, to type into an authenticator app.
+DEMO_TOTP_SECRETS = {
+    "petugas@demo.apoa.id": "APOADEMOPETUGASXXXXXXXXXXXXXXXXX",
+    "penyelia@demo.apoa.id": "APOADEMOPENYELIAXXXXXXXXXXXXXXXX",
+    "kepala@demo.apoa.id": "APOADEMOKEPALAXXXXXXXXXXXXXXXXXX",
+    "admin@demo.apoa.id": "APOADEMOADMINXXXXXXXXXXXXXXXXXXX",
+}
+
 # Share of demo reports by kabupaten: Karawang's industrial estates report the most.
 REPORT_WEIGHTS = {"32.15": 0.5, "18.08": 0.2, "61.04": 0.3}
 
@@ -68,6 +82,7 @@ class SeedResult:
 
 def seed_demo(report_count=300):
     """Create whatever of the demo data does not exist yet; returns what was created. Needs regions."""
+    _refuse_production()
     _require_regions()
     result = SeedResult()
     result.offices = _seed_offices()
@@ -77,6 +92,13 @@ def seed_demo(report_count=300):
         result.reports = _seed_reports(report_count)
     log.info("demo seed: %d offices, %d users, %d reports created", result.offices, result.users, result.reports)
     return result
+
+
+def _refuse_production():
+    from apoa.errors import UserValueError
+
+    if current_app.config["APOA_ENV"] == "production":
+        raise UserValueError("The demo data (with its published password and sign-in keys) is not for production")
 
 
 def _require_regions():
@@ -101,9 +123,12 @@ def _seed_offices():
 def _seed_users():
     created = 0
     for email, name, role, office in USERS:
-        if find_user_by_email(email) is None:
-            create_user(email, name, DEMO_PASSWORD, role, office)
+        user = find_user_by_email(email)
+        if user is None:
+            user = create_user(email, name, DEMO_PASSWORD, role, office)
             created += 1
+        if email in DEMO_TOTP_SECRETS and user.totp_secret is None:
+            enrol_with_secret(user, DEMO_TOTP_SECRETS[email])
     return created
 
 

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (CheckConstraint, DateTime, ForeignKey, Index, LargeBinary, SmallInteger,
-                        String, Text, func)
+                        String, Text, func, text)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -61,6 +61,11 @@ class Report(db.Model):
         Index("ix_report_kab_id", "kab_id"),
         Index("ix_report_kec_id", "kec_id"),
         Index("ix_report_due_at", "due_at"),
+        Index("ix_report_assignee_created", "assignee_id", "created_at",
+              postgresql_where=text("assignee_id IS NOT NULL")),
+        Index("ix_report_duplicate_of_id", "duplicate_of_id", postgresql_where=text("duplicate_of_id IS NOT NULL")),
+        Index("ix_report_office_created_id", "office_id", "created_at", "id"),
+        Index("ix_report_office_due_id", "office_id", "due_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
