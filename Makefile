@@ -33,7 +33,8 @@ stop:
 
 bench: setup
 	@eval "$$(scripts/dev.sh services apoa)"; \
-	$(BIN)/python bench/region_lookup.py
+	$(BIN)/python bench/region_lookup.py; \
+	$(BIN)/python bench/submit.py
 
 translations: setup
 	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o apoa/translations/messages.pot apoa templates

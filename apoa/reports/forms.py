@@ -4,6 +4,7 @@ Forms turn input into clean values once: a validated point, an aware datetime, s
 services receive only those.
 """
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
 from babel import Locale
 from flask import current_app
@@ -28,11 +29,16 @@ NOT_COUNTRIES = {"ID", "EU", "EZ", "UN", "ZZ", "QO", "XA", "XB"}
 
 def country_choices():
     """ISO 3166 country codes with names in the interface language, sorted by name."""
-    names = Locale.parse(str(get_locale())).territories
-    countries = sorted(((code, name) for code, name in names.items()
-                        if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES),
-                       key=lambda pair: pair[1])
-    return [SelectChoice("", _l("Unknown"))] + [SelectChoice(code, name) for code, name in countries]
+    return [SelectChoice("", _l("Unknown"))] + [SelectChoice(code, name) for code, name in _countries(str(get_locale()))]
+
+
+@lru_cache(maxsize=8)
+def _countries(locale):
+    # The same few hundred names for every form of a language: sorting them once is enough.
+    names = Locale.parse(locale).territories
+    return tuple(sorted(((code, name) for code, name in names.items()
+                         if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES),
+                        key=lambda pair: pair[1]))
 
 
 def parse_coordinate(raw, low, high):

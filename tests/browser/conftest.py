@@ -282,3 +282,89 @@ def pytest_runtest_makereport(item, call):
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+# --- several people at once: staff of the Karawang office, each on a phone of their own ----------
+
+@dataclass
+class LiveStaff:
+    """A committed staff user of the live database, and what they sign in with."""
+    id: int
+    email: str
+    name: str
+    password: str
+    secret: str
+
+    def code(self):
+        """The code their authenticator app shows now."""
+        import pyotp
+
+        return pyotp.TOTP(self.secret).now()
+
+
+@pytest.fixture
+def live_staff(live):
+    """Make a committed staff user of the Karawang office with an authenticator app enrolled (a
+    known TOTP secret): `live_staff("officer", "Budi Santoso")`. Emails are unique per call, since
+    the browser database is shared by all browser tests of a run."""
+    import pyotp
+
+    from apoa.auth.services import create_user
+    from apoa.auth.totp import enrol_with_secret
+    from tests.conftest import TEST_PASSWORD
+
+    def make(role="officer", name=None):
+        email = f"{role}-{uuid.uuid4().hex[:10]}@karawang.example"
+        secret = pyotp.random_base32()
+        with live.app.app_context():
+            user = create_user(email, name or f"Petugas {role}", TEST_PASSWORD, role, office_code=KARAWANG_OFFICE)
+            enrol_with_secret(user, secret)
+            db.session.commit()
+            made = LiveStaff(id=user.id, email=email, name=user.name, password=TEST_PASSWORD, secret=secret)
+            db.session.remove()
+        return made
+    return make
+
+
+def _watched_phone(chromium, live):
+    """A context and Phone set up and watched exactly as the `phone` fixture's."""
+    context = chromium.new_context(**PHONE)
+    context.set_default_timeout(10_000)
+    watch = Watch()
+    context.route("**/*", _only_this_machine(watch))
+    page = context.new_page()
+    page.on("requestfailed", lambda r: r.failure != CANCELLED
+            and watch.failed_requests.append(f"{r.method} {r.url}: {r.failure}"))
+    page.on("response", lambda r: r.status >= 400 and r.request.resource_type != "document"
+            and watch.failed_resources.append(f"{r.status}: {r.request.method} {r.url}"))
+    page.on("console", lambda m: m.type == "error" and watch.console_errors.append(f"{m.text} ({m.location})"))
+    page.on("pageerror", lambda e: watch.page_errors.append(str(e)))
+    return context, Phone(page, live, watch)
+
+
+@pytest.fixture
+def phones(chromium, live, request):
+    """Open more phones, each a fresh context (its own cookies: its own signed-in person):
+    `phones("supervisor")`. Checked for problems when the test passes, a screenshot of each saved
+    when it fails, all closed at the end."""
+    opened = {}
+
+    def make(label):
+        context, device = _watched_phone(chromium, live)
+        opened[label] = (context, device)
+        return device
+    try:
+        yield make
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.passed:
+            for label, (_context, device) in opened.items():
+                assert device.problems() == [], f"the pages of {label} had problems the test did not check"
+    finally:
+        report = getattr(request.node, "rep_call", None)
+        for label, (context, device) in opened.items():
+            if report is not None and report.failed:
+                try:
+                    device.screenshot(f"failure-{request.node.name}-{label}")
+                except Exception:  # noqa: BLE001 - a failed screenshot must not hide the real failure
+                    pass
+            context.close()

@@ -260,3 +260,15 @@ def test_registration_refuses_a_taken_email(client, make):
     answer = client.post("/daftar", data={"name": "X", "email": "dipakai@example.com",
                                           "password": "rahasia-panjang", "confirm": "rahasia-panjang"})
     assert answer.status_code == 400
+
+
+def test_with_rate_limits_switched_off_submissions_still_work(database_url, tmp_path, app):
+    """For benchmarks only (production refuses it): no limit, and no store to ask."""
+    unlimited = create_app({"WTF_CSRF_ENABLED": False},
+                           environ=app_environ(database_url, APOA_INSTANCE_DIR=str(tmp_path),
+                                               APOA_RATELIMIT_ENABLED="false"))
+    try:
+        answer = unlimited.test_client().post("/lapor", data=form_data())
+        assert answer.status_code == 303
+    finally:
+        limiter.init_app(app)

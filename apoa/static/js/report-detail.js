@@ -15,7 +15,7 @@
   mapDiv.hidden = false;
 
   var here = L.latLng(lat, lon);
-  var map = L.map(mapDiv, { zoomControl: true, scrollWheelZoom: false }).setView(here, 16);
+  var map = L.map(mapDiv, { zoomControl: true, scrollWheelZoom: false }).setView(here, 14);
   if (data.tiles) {
     L.tileLayer(data.tiles, { attribution: data.attribution, maxZoom: 19 }).addTo(map);
   } else {
@@ -41,7 +41,7 @@
     bounds.extend(latLng);
   });
   if (bounds.isValid() && !bounds.getNorthEast().equals(bounds.getSouthWest())) {
-    map.fitBounds(bounds.pad(0.3), { maxZoom: 17 });
+    map.fitBounds(bounds.pad(0.6), { maxZoom: 15 });
   }
 
   function nearby(json) {
