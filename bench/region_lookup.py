@@ -60,7 +60,7 @@ from sqlalchemy.types import Float, Integer
 
 from apoa import create_app
 from apoa.extensions import db
-from apoa.regions.lookup import (_MANY_SQL, _PREPARED_NAME, LocatedIds, Location, Place, locate,
+from apoa.regions.lookup import (_EXECUTE_SQL, _MANY_SQL, LocatedIds, Location, Place, locate,
                                  locate_ids, locate_many)
 
 TARGETS = {"p95_ms": 0.3, "bulk_points_per_s": 30_000, "p95_ratio": 10.0, "bulk_ratio": 10.0}
@@ -424,7 +424,7 @@ def prepared_breakdown(points):
     plans = []
     with db.session.connection().connection.driver_connection.cursor() as cursor:
         for p in points[:EXPLAIN_SAMPLE]:
-            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE {_PREPARED_NAME}(%s, %s)",
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + _EXECUTE_SQL,
                            (float(p.lon), float(p.lat)))
             plans.append(plan_of(cursor.fetchone()[0]))
     return plan_summary(plans)

@@ -31,7 +31,8 @@ FROM (
   LIMIT 1
 ) hit
 """
-_PREPARED_NAME = "apoa_locate_point"
+_PREPARE_SQL = "PREPARE apoa_locate_point(float8, float8) AS " + _POINT_SQL
+_EXECUTE_SQL = "EXECUTE apoa_locate_point(%s, %s)"
 _PREPARED_FLAG = "apoa_locate_prepared"
 
 _MANY_SQL = """
@@ -95,7 +96,7 @@ def locate_ids(lon, lat):
     if not pooled.info.get(_PREPARED_FLAG):
         _prepare(pooled)
     with pooled.driver_connection.cursor() as cursor:
-        cursor.execute(f"EXECUTE {_PREPARED_NAME}(%s, %s)", (float(lon), float(lat)))
+        cursor.execute(_EXECUTE_SQL, (float(lon), float(lat)))
         row = cursor.fetchone()
     return LocatedIds(*row) if row else LocatedIds(None, None, None)
 
@@ -103,7 +104,7 @@ def locate_ids(lon, lat):
 def _prepare(pooled):
     # A prepared statement lives as long as its connection, whatever happens to transactions.
     with pooled.driver_connection.cursor() as cursor:
-        cursor.execute(f"PREPARE {_PREPARED_NAME}(float8, float8) AS {_POINT_SQL}")
+        cursor.execute(_PREPARE_SQL)
     pooled.info[_PREPARED_FLAG] = True
 
 

@@ -250,18 +250,8 @@ def _only_this_machine(watch):
 def phone(chromium, live, request):
     """A fresh phone-sized context (360×740, touch, Indonesian, WIB, no geolocation permission)
     whose page may only talk to the live server."""
-    context = chromium.new_context(**PHONE)
-    context.set_default_timeout(10_000)
-    watch = Watch()
-    context.route("**/*", _only_this_machine(watch))
-    page = context.new_page()
-    page.on("requestfailed", lambda r: r.failure != CANCELLED
-            and watch.failed_requests.append(f"{r.method} {r.url}: {r.failure}"))
-    page.on("response", lambda r: r.status >= 400 and r.request.resource_type != "document"
-            and watch.failed_resources.append(f"{r.status}: {r.request.method} {r.url}"))
-    page.on("console", lambda m: m.type == "error" and watch.console_errors.append(f"{m.text} ({m.location})"))
-    page.on("pageerror", lambda e: watch.page_errors.append(str(e)))
-    device = Phone(page, live, watch)
+    context, device = _watched_phone(chromium, live)
+    watch = device.watch
     try:
         yield device
         report = getattr(request.node, "rep_call", None)
@@ -327,7 +317,8 @@ def live_staff(live):
 
 
 def _watched_phone(chromium, live):
-    """A context and Phone set up and watched exactly as the `phone` fixture's."""
+    """A phone-sized context whose page may only talk to the live server, and its Phone, with
+    failed requests, error responses, console errors and page errors collected."""
     context = chromium.new_context(**PHONE)
     context.set_default_timeout(10_000)
     watch = Watch()

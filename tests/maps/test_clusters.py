@@ -1,0 +1,210 @@
+"""The officers' map data at /peta/data.json: clusters per grid cell counted in PostGIS and split
+by state, points only when zoomed in and only for who may view reports, the jurisdiction enforced
+however the bounding box is crafted, and JSON errors for a bad box or zoom."""
+import json
+import math
+from collections import Counter, defaultdict
+
+import pytest
+
+from apoa.maps.clusters import MAX_ZOOM, cell_size
+from tests.conftest import AuthActions
+from tests.reports.test_workflow import World
+
+KARAWANG_BARAT = (107.30, -6.30)
+KARAWANG_TIMUR = (107.31, -6.31)
+BEKASI = (107.15, -6.30)          # KANIM-B, the sibling office under KANWIL-A
+KETAPANG = (110.46, -1.67)        # KANIM-X, another Kanwil
+INDONESIA = "94,-12,142,7"
+JSON = {"Accept": "application/json"}
+
+
+@pytest.fixture
+def world(make):
+    return World(make)
+
+
+@pytest.fixture
+def sign_in(app):
+    def sign_in(user):
+        client = app.test_client()
+        assert AuthActions(client).login(user).status_code == 302
+        return client
+    return sign_in
+
+
+@pytest.fixture
+def officer(world, sign_in):
+    """Signed in as an officer of KANIM-A (Kabupaten Karawang)."""
+    return sign_in(world.actors["officer"])
+
+
+def get_map(client, bbox=INDONESIA, zoom=10, **params):
+    answer = client.get("/peta/data.json", query_string={"bbox": bbox, "zoom": zoom, **params}, headers=JSON)
+    assert answer.headers["Content-Type"].startswith("application/json")
+    return answer
+
+
+def hand_count(reports_at, zoom):
+    """{(lon, lat) of the cell centre: Counter of states}, counted in Python from known points."""
+    cell = cell_size(zoom)
+    cells = defaultdict(Counter)
+    for (lon, lat), state in reports_at:
+        i, j = math.floor(lon / cell), math.floor(lat / cell)
+        cells[(round((i + 0.5) * cell, 6), round((j + 0.5) * cell, 6))][state] += 1
+    return cells
+
+
+def as_cells(data):
+    assert data["kind"] == "clusters"
+    return {(c["lon"], c["lat"]): (c["count"], Counter(c["states"])) for c in data["cells"]}
+
+
+def numbers_in(value):
+    if isinstance(value, dict):
+        return [n for v in value.values() for n in numbers_in(v)]
+    if isinstance(value, list):
+        return [n for v in value for n in numbers_in(v)]
+    return [value] if isinstance(value, float) else []
+
+
+# --- clusters ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("zoom", [5, 10, 13])
+def test_cells_count_the_reports_at_known_points_by_state(world, make, officer, zoom):
+    made = [(KARAWANG_BARAT, "new"), (KARAWANG_BARAT, "new"), (KARAWANG_BARAT, "screening"),
+            (KARAWANG_TIMUR, "new"), ((107.05, -6.05), "screening")]
+    made = [(p, s) for p, s in made if make.report(point=p, state=s).office_id == world.office.id]
+    assert len(made) >= 4
+    answer = get_map(officer, zoom=zoom)
+    assert answer.status_code == 200
+    assert answer.headers["Cache-Control"] == "private, no-store"
+    expected = {centre: (sum(states.values()), states) for centre, states in hand_count(made, zoom).items()}
+    assert as_cells(answer.json) == expected
+
+
+def test_a_cell_names_its_centre_never_a_report_coordinate(world, make, officer):
+    for point in (KARAWANG_BARAT, KARAWANG_TIMUR):
+        make.report(point=point)
+    answer = get_map(officer, zoom=12)
+    coordinates = {c for point in (KARAWANG_BARAT, KARAWANG_TIMUR) for c in point}
+    assert answer.json["cells"]
+    assert not coordinates & set(numbers_in(answer.json))
+    for c in coordinates:
+        assert repr(c) not in answer.text
+    for cell in answer.json["cells"]:
+        assert set(cell) == {"lon", "lat", "count", "states"}
+    assert "url" not in answer.text and "tracking" not in answer.text
+
+
+def test_all_of_indonesia_returns_only_the_jurisdiction(world, make, officer):
+    own = [make.report(point=KARAWANG_BARAT), make.report(point=KARAWANG_TIMUR)]
+    make.report(point=BEKASI)
+    make.report(point=KETAPANG)
+    make.report(point=(106.8271, -6.1754))  # Jakarta: no office in this world
+    answer = get_map(officer, bbox="-180,-90,180,90", zoom=3)
+    assert sum(c["count"] for c in answer.json["cells"]) == len(own)
+
+
+def test_a_box_over_another_offices_area_returns_nothing(world, make, officer):
+    make.report(point=KETAPANG)
+    make.report(point=BEKASI)
+    for zoom in (8, 16):
+        around_ketapang = get_map(officer, bbox="110.4,-1.7,110.5,-1.6", zoom=zoom)
+        assert around_ketapang.status_code == 200
+        assert around_ketapang.json.get("cells", []) == [] and around_ketapang.json.get("features", []) == []
+    around_bekasi = get_map(officer, bbox="107.1,-6.35,107.2,-6.25", zoom=16)
+    assert around_bekasi.json == {"kind": "points", "features": [], "truncated": False}
+
+
+def test_filters_narrow_the_cells(world, make, officer):
+    make.report(point=KARAWANG_BARAT, state="new")
+    make.report(point=KARAWANG_BARAT, state="screening")
+    answer = get_map(officer, zoom=10, state="screening")
+    assert [c["states"] for c in answer.json["cells"]] == [{"screening": 1}]
+    assert get_map(officer, zoom=10, category="999999").json["cells"] == []
+
+
+# --- points --------------------------------------------------------------------------------------
+
+def test_street_zoom_gives_an_officer_points_linking_to_the_report(world, make, officer):
+    near = make.report(point=KARAWANG_BARAT, state="screening")
+    make.report(point=KARAWANG_TIMUR)  # outside the small box
+    answer = get_map(officer, bbox="107.29,-6.305,107.305,-6.295", zoom=16)
+    assert answer.status_code == 200
+    assert answer.json == {"kind": "points", "truncated": False, "features": [
+        {"id": near.id, "lat": KARAWANG_BARAT[1], "lon": KARAWANG_BARAT[0], "state": "screening",
+         "url": f"/laporan/{near.id}"}]}
+    assert officer.get(f"/laporan/{near.id}").status_code == 200
+
+
+def test_points_are_capped(world, make, officer, monkeypatch):
+    from apoa.maps import clusters
+
+    monkeypatch.setattr(clusters, "MAX_POINTS", 1)
+    make.report(point=KARAWANG_BARAT)
+    make.report(point=KARAWANG_BARAT)
+    answer = get_map(officer, bbox="107.29,-6.305,107.305,-6.295", zoom=16)
+    assert len(answer.json["features"]) == 1 and answer.json["truncated"] is True
+
+
+def test_a_regional_head_gets_only_cells_of_the_jurisdiction_even_at_street_zoom(world, make, sign_in):
+    make.report(point=KARAWANG_BARAT)
+    make.report(point=BEKASI)
+    make.report(point=KETAPANG)
+    head = sign_in(world.actors["regional_head"])
+    for zoom in (16, MAX_ZOOM):
+        answer = get_map(head, bbox="107.29,-6.305,107.305,-6.295", zoom=zoom)
+        assert answer.status_code == 200
+        assert answer.json["kind"] == "clusters" and "features" not in answer.json
+        assert [c["count"] for c in answer.json["cells"]] == [1]
+        assert repr(KARAWANG_BARAT[0]) not in answer.text and "/laporan/" not in answer.text
+    whole = get_map(head, zoom=6)
+    assert sum(c["count"] for c in whole.json["cells"]) == 2  # Karawang and Bekasi, not Ketapang
+
+
+# --- refusals and bad input ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("bbox", ["", "1,2,3", "a,b,c,d", "107,-6,106,-5", "107,-6,108,-6", "nan,1,2,3",
+                                  "1,2,3,inf", "1,2,3,4,5", "200,-6,300,-5"])
+def test_a_bad_bbox_is_a_400_in_json(world, officer, bbox):
+    answer = get_map(officer, bbox=bbox)
+    assert answer.status_code == 400
+    assert answer.json["error"]["status"] == 400 and "bbox" in answer.json["error"]["message"]
+
+
+@pytest.mark.parametrize("zoom", ["", "-1", "21", "3.5", "ten"])
+def test_a_bad_zoom_is_a_400_in_json(world, officer, zoom):
+    answer = get_map(officer, zoom=zoom)
+    assert answer.status_code == 400
+    assert "zoom" in answer.json["error"]["message"]
+
+
+def test_errors_are_json_whatever_the_accept_header(world, officer):
+    answer = officer.get("/peta/data.json?bbox=x&zoom=3", headers={"Accept": "text/html"})
+    assert answer.status_code == 400 and answer.json["error"]["status"] == 400
+
+
+def test_an_unknown_state_is_a_400(world, officer):
+    assert get_map(officer, state="lost").status_code == 400
+
+
+def test_a_bbox_past_the_date_line_is_clamped(world, make, officer):
+    make.report(point=KARAWANG_BARAT)
+    answer = get_map(officer, bbox="-400,-100,400,100", zoom=2)
+    assert answer.status_code == 200 and sum(c["count"] for c in answer.json["cells"]) == 1
+
+
+def test_anonymous_visitors_get_nothing(world, make, client):
+    make.report(point=KARAWANG_BARAT)
+    answer = get_map(client)
+    assert answer.status_code in (302, 401, 404)
+    assert "cells" not in answer.text
+
+
+@pytest.mark.parametrize("actor", ["resident", "admin"])
+def test_who_may_see_neither_reports_nor_aggregates_gets_a_404(world, make, sign_in, actor):
+    make.report(point=KARAWANG_BARAT)
+    answer = get_map(sign_in(world.actors[actor]))
+    assert answer.status_code == 404
+    assert json.loads(answer.text)["error"]["status"] == 404 and "cells" not in answer.text
