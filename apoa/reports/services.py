@@ -55,11 +55,10 @@ def submit_report(new, reporter=None):
     """Store a report with its regions, office, first event and photos; returns the report.
 
     The same submission key always returns the first report made with it, so a double click or a
-    resend after a dropped connection never makes a second report.
+    resend after a dropped connection never makes a second report: the key is unique in the table,
+    and a second insert with it answers with the first report. (The form view looks the key up
+    before validating, so an ordinary resend does not even get here.)
     """
-    existing = find_by_submission_key(new.submission_key)
-    if existing is not None:
-        return existing
     location = locate(*new.point)
     if location is None:
         raise OutsideIndonesia(_("This place is outside Indonesia. Move the pin to where you saw them."))
@@ -69,8 +68,12 @@ def submit_report(new, reporter=None):
             db.session.add(report)
             db.session.flush()
     except IntegrityError:
-        # Another request with the same key won the race: answer with its report.
-        return find_by_submission_key(new.submission_key)
+        # Another request with the same key got there first: answer with its report. Any other
+        # integrity error is a real failure and goes up.
+        existing = find_by_submission_key(new.submission_key)
+        if existing is None:
+            raise
+        return existing
     _record_submission(report, new, reporter)
     return report
 

@@ -272,3 +272,17 @@ def test_with_rate_limits_switched_off_submissions_still_work(database_url, tmp_
         assert answer.status_code == 303
     finally:
         limiter.init_app(app)
+
+
+def test_the_service_returns_the_first_report_for_a_repeated_key(make):
+    from apoa.reports.services import NewReport, submit_report
+    from datetime import datetime, timezone
+
+    key = str(uuid.uuid4())
+    new = NewReport(category_id=make.report().category_id, description="Orang asing bekerja di gudang.",
+                    people_count=2, place_kind="workplace", observed_at=datetime.now(timezone.utc),
+                    point=(107.30, -6.30), submission_key=key)
+    first = submit_report(new)
+    again = submit_report(new)
+    assert again.id == first.id
+    assert db.session.scalar(select(func.count()).where(Report.submission_key == uuid.UUID(key))) == 1
