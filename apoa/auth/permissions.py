@@ -107,12 +107,14 @@ def _subtree(office_id):
     return select(tree.c.id)
 
 
-def visible(query, user, report_entity=None):
-    """Narrow a query of reports to those the user may see: the same rule as can(view_report)."""
+def visible(query, user, report_entity=None, permission=Permission.view_report):
+    """Narrow a query of reports to those of the user's jurisdiction, if the user has `permission`:
+    view_report for lists of reports (the same rule as can(view_report)), view_aggregates for
+    counts that never show a report (maps' cells, summaries)."""
     from apoa.reports.models import Report
 
     report_entity = report_entity or Report
-    if not has_permission(user, Permission.view_report):
+    if not has_permission(user, permission):
         return query.where(literal(False))
     office_ids = jurisdiction_office_ids(user)
     if office_ids is ALL_OFFICES:

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 
 from flask import url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, literal, select, true
+from sqlalchemy import func, select
 
-from apoa.auth.permissions import ALL_OFFICES, Permission, can, jurisdiction_office_ids, visible
+from apoa.auth.permissions import Permission, can, visible
 from apoa.errors import UserValueError
 from apoa.extensions import db
 from apoa.reports.models import Report
-from apoa.reports.queries import QueueFilters, _filtered
+from apoa.reports.queries import QueueFilters, filtered
 from apoa.reports.states import State
 
 POINTS_ZOOM = 14        # from this zoom on, users who may view reports get individual points
@@ -103,19 +103,8 @@ def map_data(user, bbox, zoom, filters=None):
             return points(user, bbox, filters)
         return clusters(user, bbox, zoom, filters, lambda q: visible(q, user))
     if can(user, Permission.view_aggregates):
-        return clusters(user, bbox, zoom, filters, lambda q: aggregate_jurisdiction(q, user))
+        return clusters(user, bbox, zoom, filters, lambda q: visible(q, user, permission=Permission.view_aggregates))
     return None
-
-
-def aggregate_jurisdiction(query, user):
-    """Narrow a query of reports to the jurisdiction of a user who may see aggregates of them: the
-    offices `jurisdiction_office_ids()` names, as `visible()` does for view_report."""
-    if not can(user, Permission.view_aggregates):
-        return query.where(literal(False))
-    office_ids = jurisdiction_office_ids(user)
-    if office_ids is ALL_OFFICES:
-        return query.where(true())
-    return query.where(Report.office_id.in_(sorted(office_ids)))
 
 
 def _in_bbox(bbox):
@@ -127,7 +116,7 @@ def _in_bbox(bbox):
 def points(user, bbox, filters):
     query = (select(Report.id, Report.state, func.ST_X(Report.location), func.ST_Y(Report.location))
              .where(_in_bbox(bbox)).order_by(Report.id.desc()).limit(MAX_POINTS + 1))
-    query = visible(_filtered(query, filters, user, None), user)
+    query = visible(filtered(query, filters, user, None), user)
     rows = db.session.execute(query).all()
     features = [{"id": id_, "lat": lat, "lon": lon, "state": state,
                  "url": url_for("officer.report_page", report_id=id_)}
@@ -142,7 +131,7 @@ def clusters(user, bbox, zoom, filters, narrow):
     j = func.floor(func.ST_Y(Report.location) / cell).label("j")
     per_state = (select(i, j, Report.state.label("state"), func.count().label("n"))
                  .where(_in_bbox(bbox)))
-    per_state = narrow(_filtered(per_state, filters, user, None)).group_by(i, j, Report.state).subquery()
+    per_state = narrow(filtered(per_state, filters, user, None)).group_by(i, j, Report.state).subquery()
     total = func.sum(per_state.c.n).label("total")
     query = (select(per_state.c.i, per_state.c.j, total,
                     func.jsonb_object_agg(per_state.c.state, per_state.c.n))

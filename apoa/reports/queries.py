@@ -96,14 +96,15 @@ def queue_page(user, filters, page=1, per_page=None):
              .options(joinedload(Report.category), *region_names(joinedload), defer(Report.contact))
              .order_by(*SORTS[sort_key(filters.sort)][1])
              .offset((page - 1) * per_page).limit(per_page + 1))
-    query = visible(_filtered(query, filters, user, now), user)
+    query = visible(filtered(query, filters, user, now), user)
     rows = db.session.execute(query).all()
     return QueuePage(rows=[QueueRow(r, name, is_overdue(r, now)) for r, name in rows[:per_page]],
                      number=page, has_next=len(rows) > per_page and page < MAX_PAGE,
                      capped=len(rows) > per_page and page == MAX_PAGE, now=now)
 
 
-def _filtered(query, filters, user, now):
+def filtered(query, filters, user, now):
+    """`query` narrowed by the queue's filters (shared by the queue and the map data)."""
     conditions = []
     if filters.state:
         conditions.append(Report.state == filters.state)
