@@ -100,9 +100,11 @@ def render_report(report, status=200, submitted=None, reveal_form=None, contact=
     if submitted is not None:
         forms[submitted.action] = submitted
     lon, lat = coordinates(report)
+    events = queries.history(report)
     context = dict(
         report=report, code=display(report.tracking_code), lat=lat, lon=lon, forms=forms,
-        events=queries.history(report), photos=queries.attachments_of(report), candidates=candidates,
+        forms_by_name={action.value for action in forms}, awaiting=awaiting_decision(report, events),
+        events=events, photos=queries.attachments_of(report), candidates=candidates,
         nearby_points=[map_point(c.report) for c in candidates], corroborations=corroborations(report),
         assignee=queries.user_name(report.assignee_id), original=original_of(report, user),
         overdue=queries.is_overdue(report, datetime.now(timezone.utc)),
@@ -110,6 +112,15 @@ def render_report(report, status=200, submitted=None, reveal_form=None, contact=
         reveal_form=reveal_form or RevealContactForm(formdata=None), contact=contact,
         failed_action=submitted.action.value if submitted is not None else None, **vocabulary())
     return render_template("reports/report.html", **context), status
+
+
+def awaiting_decision(report, events):
+    """The event that proposed the decision now awaiting approval, shown beside approve/send back."""
+    if report.state != State.pending_approval.value:
+        return None
+    proposals = [e for e in events if e.to_state == State.pending_approval.value
+                 and e.from_state != State.pending_approval.value]
+    return proposals[-1] if proposals else None
 
 
 def original_of(report, user):

@@ -460,3 +460,22 @@ def test_the_queue_filters_need_no_csrf_token(world, make, csrf_client):
     page = csrf_client.get("/laporan?state=screening")
     assert page.status_code == 200 and f'data-report-id="{report.id}"' in page.text
     assert "csrf_token" not in page.text.split('class="filter-grid"')[1].split("</form>")[0]
+
+
+def awaiting_box(page):
+    found = re.search(r'<div class="awaiting" id="awaiting-decision">(.*?)</div>\s*(?:<div class="actions-list">|<p)',
+                      page.text, re.S)
+    return found.group(1) if found else None
+
+
+def test_the_supervisor_sees_the_finding_beside_approve_and_the_decider_does_not_get_the_box(world, sign_in):
+    report = world.report_in(State.in_field)
+    assignee = sign_in(world.actors["assignee"])
+    finding = action_data("record_finding", outcome="compliant", people_found="3", documents_checked="3",
+                          notes="Tiga orang dengan KITAS yang sah.")
+    assert assignee.post(f"/laporan/{report.id}/aksi/record_finding", data=finding).status_code == 303
+    box = awaiting_box(sign_in(world.actors["supervisor"]).get(f"/laporan/{report.id}"))
+    assert box is not None
+    assert "Tiga orang dengan KITAS yang sah." in box and world.actors["assignee"].name in box
+    # The one who decided is not asked to approve it, so sees no box.
+    assert awaiting_box(assignee.get(f"/laporan/{report.id}")) is None
