@@ -63,16 +63,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 TARGETS = {"req_per_s": 900, "p99_ms": 100, "ratio": 0.15}
 
-# The offices of the demo data, so reports in these kabupaten get an office (as in `make run`).
-OFFICES = (
-    ("DITJEN", "Direktorat Jenderal Imigrasi", "ditjen", None, ()),
-    ("KANWIL-LAMPUNG", "Kantor Wilayah Imigrasi Lampung", "kanwil", "DITJEN", ()),
-    ("KANWIL-JABAR", "Kantor Wilayah Imigrasi Jawa Barat", "kanwil", "DITJEN", ()),
-    ("KANWIL-KALBAR", "Kantor Wilayah Imigrasi Kalimantan Barat", "kanwil", "DITJEN", ()),
-    ("KANIM-KOTABUMI", "Kantor Imigrasi Kelas III Kotabumi", "kantor", "KANWIL-LAMPUNG", ("18.08",)),
-    ("KANIM-KARAWANG", "Kantor Imigrasi Kelas II TPI Karawang", "kantor", "KANWIL-JABAR", ("32.15",)),
-    ("KANIM-KETAPANG", "Kantor Imigrasi Kelas II TPI Ketapang", "kantor", "KANWIL-KALBAR", ("61.04",)),
-)
 # Points are drawn in these kabupaten/kota: three with an office, two cities without one.
 KABUPATEN = ("32.15", "18.08", "61.04", "32.73", "31.71")
 DESCRIPTION = "[bench] Beberapa pekerja asing terlihat di lokasi proyek pada malam hari."
@@ -159,6 +149,7 @@ def prepare_data(app, count, seed):
     from sqlalchemy import text
 
     from apoa.extensions import db
+    from apoa.demo.seed import OFFICES  # the demo's offices, so these kabupaten get an office as in `make run`
     from apoa.regions.offices import create_office, find_office, set_jurisdiction
 
     with app.app_context():

@@ -213,3 +213,14 @@ def english(app, harness, monkeypatch):
     """Messages in English for this test (outside a request the configured default decides)."""
     monkeypatch.setitem(app.config, "BABEL_DEFAULT_LOCALE", "en")
     monkeypatch.setitem(harness.config, "BABEL_DEFAULT_LOCALE", "en")
+
+
+@pytest.fixture
+def sign_in(app):
+    """`sign_in(user)` → a new client signed in as `user` through the real sign-in pages."""
+    def sign_in(user):
+        client = app.test_client()
+        answer = AuthActions(client).login(user)
+        assert answer.status_code == 302, answer.text
+        return client
+    return sign_in

@@ -9,7 +9,6 @@ from collections import Counter, defaultdict
 import pytest
 
 from apoa.maps.clusters import MAX_ZOOM, cell_size
-from tests.conftest import AuthActions
 from tests.reports.test_workflow import World
 
 KARAWANG_BARAT = (107.30, -6.30)
@@ -23,15 +22,6 @@ JSON = {"Accept": "application/json"}
 @pytest.fixture
 def world(make):
     return World(make)
-
-
-@pytest.fixture
-def sign_in(app):
-    def sign_in(user):
-        client = app.test_client()
-        assert AuthActions(client).login(user).status_code == 302
-        return client
-    return sign_in
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from sqlalchemy import event
 from apoa.extensions import db
 from apoa.reports import queries
 from apoa.reports.tracking import display
-from tests.conftest import AuthActions
 from tests.reports.test_workflow import World
 
 KARAWANG_BARAT = (107.30, -6.30)
@@ -22,15 +21,6 @@ WIB = timezone(timedelta(hours=7))
 @pytest.fixture
 def world(make):
     return World(make)
-
-
-@pytest.fixture
-def sign_in(app):
-    def sign_in(user):
-        client = app.test_client()
-        assert AuthActions(client).login(user).status_code == 302
-        return client
-    return sign_in
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from apoa.extensions import db
 from apoa.reports.contact import Contact, encrypt_contact
 from apoa.reports.models import Attachment, ReportEvent
 from apoa.reports.states import State
-from tests.conftest import SECOND_STEP, TEST_PASSWORD, AuthActions, app_environ, totp_code
+from tests.conftest import SECOND_STEP, TEST_PASSWORD, app_environ, totp_code
 from tests.reports.helpers import jpeg_bytes
 from tests.reports.test_workflow import World
 
@@ -29,17 +29,6 @@ REASON = "Pelapor perlu dihubungi untuk menunjukkan lokasi."
 @pytest.fixture
 def world(make):
     return World(make)
-
-
-@pytest.fixture
-def sign_in(app):
-    """`sign_in(user)` → a new client signed in as `user` through the real sign-in pages."""
-    def sign_in(user):
-        client = app.test_client()
-        answer = AuthActions(client).login(user)
-        assert answer.status_code == 302, answer.text
-        return client
-    return sign_in
 
 
 def action_data(action, **fields):
