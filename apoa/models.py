@@ -1,5 +1,6 @@
 """Every model, imported in one place so the metadata (and so Alembic) knows all tables."""
 from apoa.audit.models import AuditEntry  # noqa: F401
 from apoa.auth.models import RecoveryCode, User  # noqa: F401
+from apoa.maps.models import report_grid  # noqa: F401
 from apoa.regions.models import Office, Region, RegionPart, RegionSource, office_region  # noqa: F401
 from apoa.reports.models import Attachment, Category, Report, ReportEvent  # noqa: F401

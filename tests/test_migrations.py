@@ -8,7 +8,8 @@ from apoa.extensions import db
 from tests.conftest import app_environ, drop_database, recreate_database
 
 EXPECTED_TABLES = {"region", "region_part", "region_source", "office", "office_region", "user_account",
-                   "category", "report", "report_event", "attachment", "audit_log", "recovery_code"}
+                   "category", "report", "report_event", "attachment", "audit_log", "recovery_code",
+                   "report_grid"}
 
 
 def tables(url):

@@ -17,6 +17,7 @@ NODE_MODULES = PROJECT_ROOT / "node_modules"
 PACKAGES = {
     "leaflet": NODE_MODULES / "leaflet" / "dist",
     "leaflet.markercluster": NODE_MODULES / "leaflet.markercluster" / "dist",
+    "leaflet.heat": NODE_MODULES / "leaflet.heat" / "dist",
 }
 ONE_YEAR = 365 * 24 * 3600
 
