@@ -74,13 +74,15 @@ class Behaviour(JSCSSMixin):
         {% endmacro %}
     """)
 
-    def __init__(self, behaviour, options, scripts):
+    def __init__(self, behaviour, options, scripts, vendor=()):
         super().__init__()
         self._name = "ApoaBehaviour"
         self.behaviour = behaviour
         self.options_json = json.dumps(options, ensure_ascii=False).replace("<", "\\u003c")
-        self.default_js = [(f"apoa-{name}", url_for("static", filename=f"js/{name}"))
-                           for name in scripts]
+        # Vendor scripts by their VENDOR_ASSETS name (swapped for local URLs at render), then the
+        # app's own, in order.
+        self.default_js = [(name, name) for name in vendor] + [
+            (f"apoa-{name}", url_for("static", filename=f"js/{name}")) for name in scripts]
         self.default_css = []
 
 

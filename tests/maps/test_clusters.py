@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 import pytest
 
 from apoa.maps.clusters import MAX_ZOOM, cell_size
+from apoa.reports.tracking import display
 from tests.reports.test_workflow import World
 
 KARAWANG_BARAT = (107.30, -6.30)
@@ -61,7 +62,7 @@ def numbers_in(value):
 
 # --- clusters ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("zoom", [5, 10, 13])
+@pytest.mark.parametrize("zoom", [2, 5, 9, 10, 13])
 def test_cells_count_the_reports_at_known_points_by_state(world, make, officer, zoom):
     made = [(KARAWANG_BARAT, "new"), (KARAWANG_BARAT, "new"), (KARAWANG_BARAT, "screening"),
             (KARAWANG_TIMUR, "new"), ((107.05, -6.05), "screening")]
@@ -113,7 +114,12 @@ def test_filters_narrow_the_cells(world, make, officer):
     make.report(point=KARAWANG_BARAT, state="screening")
     answer = get_map(officer, zoom=10, state="screening")
     assert [c["states"] for c in answer.json["cells"]] == [{"screening": 1}]
-    assert get_map(officer, zoom=10, category="999999").json["cells"] == []
+
+
+def test_an_unknown_category_is_a_400_naming_the_filter(world, make, officer, english):
+    answer = get_map(officer, zoom=10, category="999999")
+    assert answer.status_code == 400
+    assert answer.json["error"]["message"].startswith("Category:")
 
 
 # --- points --------------------------------------------------------------------------------------
@@ -124,8 +130,8 @@ def test_street_zoom_gives_an_officer_points_linking_to_the_report(world, make, 
     answer = get_map(officer, bbox="107.29,-6.305,107.305,-6.295", zoom=16)
     assert answer.status_code == 200
     assert answer.json == {"kind": "points", "truncated": False, "features": [
-        {"id": near.id, "lat": KARAWANG_BARAT[1], "lon": KARAWANG_BARAT[0], "state": "screening",
-         "url": f"/laporan/{near.id}"}]}
+        {"id": near.id, "code": display(near.tracking_code), "lat": KARAWANG_BARAT[1],
+         "lon": KARAWANG_BARAT[0], "state": "screening", "url": f"/laporan/{near.id}"}]}
     assert officer.get(f"/laporan/{near.id}").status_code == 200
 
 
@@ -140,19 +146,34 @@ def test_points_are_capped(world, make, officer, monkeypatch):
 
 
 def test_a_regional_head_gets_only_cells_of_the_jurisdiction_even_at_street_zoom(world, make, sign_in):
-    make.report(point=KARAWANG_BARAT)
-    make.report(point=BEKASI)
-    make.report(point=KETAPANG)
+    for _ in range(3):
+        make.report(point=KARAWANG_BARAT)
+        make.report(point=BEKASI)
+        make.report(point=KETAPANG)
     head = sign_in(world.actors["regional_head"])
     for zoom in (16, MAX_ZOOM):
         answer = get_map(head, bbox="107.29,-6.305,107.305,-6.295", zoom=zoom)
         assert answer.status_code == 200
         assert answer.json["kind"] == "clusters" and "features" not in answer.json
-        assert [c["count"] for c in answer.json["cells"]] == [1]
+        assert [c["count"] for c in answer.json["cells"]] == [3]
         written = {float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", answer.text)}
         assert not set(KARAWANG_BARAT) & written and "/laporan/" not in answer.text
     whole = get_map(head, zoom=6)
-    assert sum(c["count"] for c in whole.json["cells"]) == 2  # Karawang and Bekasi, not Ketapang
+    assert sum(c["count"] for c in whole.json["cells"]) == 6  # Karawang and Bekasi, not Ketapang
+
+
+def test_a_regional_head_never_learns_a_count_below_three(world, make, sign_in):
+    make.report(point=KARAWANG_BARAT, state="new")
+    make.report(point=KARAWANG_BARAT, state="new")
+    for _ in range(3):
+        make.report(point=BEKASI, state="screening")
+    make.report(point=BEKASI, state="closed", outcome="not_found")
+    head = sign_in(world.actors["regional_head"])
+    cells = get_map(head, bbox="107.0,-6.5,107.5,-6.0", zoom=10).json["cells"]
+    by_place = {round(c["lon"], 1): c for c in cells}
+    karawang, bekasi = by_place[round(KARAWANG_BARAT[0], 1)], by_place[round(BEKASI[0], 1)]
+    assert karawang == {"lon": karawang["lon"], "lat": karawang["lat"], "count": None, "few": True, "states": {}}
+    assert bekasi["count"] == 4 and bekasi["states"] == {"screening": 3}  # the lone closed one is withheld
 
 
 # --- refusals and bad input ----------------------------------------------------------------------

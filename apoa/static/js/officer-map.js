@@ -1,0 +1,192 @@
+// The officers' map (/peta): clusters counted per grid cell by the server when zoomed out,
+// reports coloured by status when zoomed in (for who may see reports), a heat layer of the last
+// days, all loaded by bounding box as the map moves (apoa/maps/views.py: /peta/data.json).
+// folium builds the map and calls ApoaMaps.officer(map, options); map-common.js must load first.
+(function () {
+  "use strict";
+
+  var ApoaMaps = window.ApoaMaps = window.ApoaMaps || {};
+
+  ApoaMaps.officer = function (map, options) {
+    var common = ApoaMaps.common;
+    var labels = options.labels;
+    var status = document.getElementById("map-status");
+    var data = L.layerGroup().addTo(map);
+    var heat = L.heatLayer([], { radius: 25, blur: 20, minOpacity: 0.3, max: 1 });
+    var loadData = common.loader(options.dataUrl);
+    var loadHeat = common.loader(options.dataUrl);
+
+    // Not animated: the first data request must already ask for the fitted view.
+    if (options.fitBounds) { map.fitBounds(options.fitBounds, { animate: false }); }
+    common.outlines(map, options.outlinesUrl);
+    var overlays = {};
+    overlays[labels.clusters] = data;
+    overlays[labels.heat] = heat;
+    L.control.layers(null, overlays, { collapsed: false, position: "topright" }).addTo(map);
+    legend(options.states).addTo(map);
+
+    function params(extra) {
+      return Object.assign({ bbox: common.bbox(map, 0.1), zoom: map.getZoom() }, options.filters, extra || {});
+    }
+
+    function refresh() {
+      rememberView(map);
+      say(labels.loading);
+      loadData(params()).then(function (answer) {
+        data.clearLayers();
+        var count = answer.kind === "points" ? drawPoints(answer) : drawCells(answer);
+        say(answer.truncated ? labels.truncated : (count ? labels.shown.replace("%(n)s", count) : labels.none));
+        common.markReady();
+      }, function (error) {
+        say(error.message || labels.failed, true);
+      });
+      if (map.hasLayer(heat)) { refreshHeat(); }
+    }
+
+    function refreshHeat() {
+      loadHeat(params({ layer: "heat" })).then(function (answer) {
+        var most = Math.max.apply(null, answer.cells.map(function (c) { return c.count || 1; }).concat([1]));
+        heat.setLatLngs(answer.cells.map(function (c) { return [c.lat, c.lon, (c.count || 1) / most]; }));
+      }, function (error) { say(error.message || labels.failed, true); });
+    }
+
+    function drawCells(answer) {
+      var total = 0;
+      answer.cells.forEach(function (cell) {
+        total += cell.count || 0;
+        var marker = L.marker([cell.lat, cell.lon], {
+          icon: clusterIcon(cell, options.states, labels), title: cellTitle(cell, labels), keyboard: true
+        });
+        marker.bindTooltip(cellSummary(cell, options.states, labels));
+        marker.on("click", function () {
+          var half = answer.cell / 2;
+          map.fitBounds([[cell.lat - half, cell.lon - half], [cell.lat + half, cell.lon + half]]);
+        });
+        data.addLayer(marker);
+      });
+      return total;
+    }
+
+    function drawPoints(answer) {
+      answer.features.forEach(function (point) {
+        var state = options.states[point.state] || { colour: "#111827", label: point.state };
+        var marker = L.circleMarker([point.lat, point.lon], {
+          radius: 8, color: "#ffffff", weight: 2, fillColor: state.colour, fillOpacity: 0.9
+        });
+        marker.bindPopup(popup(point, state, labels));
+        data.addLayer(marker);
+      });
+      return answer.features.length;
+    }
+
+    function say(text, isError) {
+      if (!status) { return; }
+      status.textContent = text || "";
+      status.classList.toggle("error", !!isError);
+    }
+
+    map.on("moveend", common.debounce(refresh, 200));
+    map.on("overlayadd", function (event) { if (event.layer === heat) { refreshHeat(); } });
+    refresh();
+  };
+
+  // A round marker sized by the count, its ring split by status (a conic gradient set through
+  // the CSSOM, which the CSP allows); "< 3" where the count is withheld.
+  function clusterIcon(cell, states, labels) {
+    var common = ApoaMaps.common;
+    var size = cell.count ? Math.round(28 + 8 * Math.log10(cell.count)) : 28;
+    var ring = common.element("div", "cluster-ring");
+    ring.style.width = ring.style.height = size + "px";
+    ring.style.background = ringGradient(cell, states);
+    var label = common.element("span", "cluster-count", cell.count ? shortCount(cell.count) : "< 3");
+    ring.appendChild(label);
+    return L.divIcon({ html: ring, className: "cluster-icon", iconSize: [size, size] });
+  }
+
+  function ringGradient(cell, states) {
+    var total = 0;
+    var parts = Object.keys(states).filter(function (s) { return cell.states[s]; });
+    parts.forEach(function (s) { total += cell.states[s]; });
+    if (!total) { return "#64748b"; }
+    var at = 0;
+    var stops = parts.map(function (s) {
+      var from = at;
+      at += 360 * cell.states[s] / total;
+      return states[s].colour + " " + from.toFixed(1) + "deg " + at.toFixed(1) + "deg";
+    });
+    return "conic-gradient(" + stops.join(", ") + ")";
+  }
+
+  function shortCount(n) {
+    if (n >= 10000) { return Math.round(n / 1000) + "k"; }
+    if (n >= 1000) { return (n / 1000).toFixed(1) + "k"; }
+    return String(n);
+  }
+
+  function cellTitle(cell, labels) {
+    return labels.reports + ": " + (cell.count ? cell.count : "< 3");
+  }
+
+  function cellSummary(cell, states, labels) {
+    var common = ApoaMaps.common;
+    var box = common.element("div", "cluster-summary");
+    box.appendChild(common.element("strong", null, cellTitle(cell, labels)));
+    var list = common.element("ul");
+    Object.keys(states).forEach(function (s) {
+      if (cell.states[s]) { list.appendChild(common.element("li", null, states[s].label + ": " + cell.states[s])); }
+    });
+    box.appendChild(list);
+    return box;
+  }
+
+  function popup(point, state, labels) {
+    var common = ApoaMaps.common;
+    var box = common.element("div", "point-popup");
+    box.appendChild(common.element("strong", "code", point.code));
+    box.appendChild(common.element("p", null, state.label));
+    var link = common.element("a", null, labels.openReport);
+    link.href = point.url;
+    box.appendChild(link);
+    return box;
+  }
+
+  function legend(states) {
+    var control = L.control({ position: "bottomright" });
+    control.onAdd = function () {
+      var common = ApoaMaps.common;
+      var box = common.element("div", "map-legend");
+      Object.keys(states).forEach(function (s) {
+        var row = common.element("div", "legend-row");
+        var swatch = common.element("span", "swatch");
+        swatch.style.background = states[s].colour;
+        row.appendChild(swatch);
+        row.appendChild(document.createTextNode(states[s].label));
+        box.appendChild(row);
+      });
+      return box;
+    };
+    return control;
+  }
+
+  // The view goes into the address and the filter form, so a reload, a shared link or a new
+  // filter keeps the place.
+  function rememberView(map) {
+    var centre = map.getCenter();
+    var view = { lat: centre.lat.toFixed(5), lon: centre.lng.toFixed(5), zoom: String(map.getZoom()) };
+    var url = new URL(window.location.href);
+    Object.keys(view).forEach(function (key) { url.searchParams.set(key, view[key]); });
+    window.history.replaceState(null, "", url.toString());
+    var form = document.querySelector("form.filter-grid");
+    if (!form) { return; }
+    Object.keys(view).forEach(function (key) {
+      var input = form.querySelector("input[type=hidden][name=" + key + "]");
+      if (!input) {
+        input = ApoaMaps.common.element("input");
+        input.type = "hidden";
+        input.name = key;
+        form.appendChild(input);
+      }
+      input.value = view[key];
+    });
+  }
+}());
