@@ -121,8 +121,10 @@ def points(user, bbox, filters):
              .where(_in_bbox(bbox)).order_by(Report.id.desc()).limit(MAX_POINTS + 1))
     query = visible(filtered(query, filters, user, datetime.now(timezone.utc)), user)
     rows = db.session.execute(query).all()
+    # One url_for for all points: building 2,000 URLs one by one costs more than the query.
+    url_of = url_for("officer.report_page", report_id=0).removesuffix("0")
     features = [{"id": id_, "code": tracking.display(code), "lat": lat, "lon": lon, "state": state,
-                 "url": url_for("officer.report_page", report_id=id_)}
+                 "url": f"{url_of}{id_}"}
                 for id_, code, state, lon, lat in rows[:MAX_POINTS]]
     return {"kind": "points", "features": features, "truncated": len(rows) > MAX_POINTS}
 

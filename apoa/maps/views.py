@@ -88,9 +88,10 @@ def map_options(user, view):
         "fitBounds": view.fit_bounds, "pointsZoom": clusters.POINTS_ZOOM if can(user, Permission.view_report) else None,
         "states": {state.value: {"label": str(state.title), "colour": STATE_COLOURS[state]} for state in State},
         "labels": {
-            "reports": _("Reports"), "few": _("fewer than 3"), "openReport": _("Open the report"),
-            "zoomIn": _("Zoom in to see the reports"), "heat": _("Heat map (last %(days)d days)", days=clusters.HEAT_DAYS),
-            "clusters": _("Reports"), "outlines": _("Region outlines"), "loading": _("Loading…"),
+            "reports": _("Reports"), "openReport": _("Open the report"),
+            "zoomIn": _("Zoom in to see the reports themselves."),
+            "heat": _("Heat map (last %(days)d days)", days=clusters.HEAT_DAYS),
+            "clusters": _("Reports"), "loading": _("Loading…"),
             "failed": _("The map data could not be loaded. Check the connection and move the map to try again."),
             "truncated": _("Only part of the reports is shown here: zoom in or narrow the filters."),
             "shown": _("Reports in this view: %(n)s"), "none": _("No reports in this view."),

@@ -35,7 +35,7 @@
       loadData(params()).then(function (answer) {
         data.clearLayers();
         var count = answer.kind === "points" ? drawPoints(answer) : drawCells(answer);
-        say(answer.truncated ? labels.truncated : (count ? labels.shown.replace("%(n)s", count) : labels.none));
+        say(summary(answer, count));
         common.markReady();
       }, function (error) {
         say(error.message || labels.failed, true);
@@ -77,6 +77,16 @@
         data.addLayer(marker);
       });
       return answer.features.length;
+    }
+
+    function summary(answer, count) {
+      if (answer.truncated) { return labels.truncated; }
+      // Cells withheld as "< 3" (for who sees aggregates only) make the total a lower bound.
+      var withheld = (answer.cells || []).some(function (cell) { return cell.few; });
+      if (!count && !withheld) { return labels.none; }
+      var text = labels.shown.replace("%(n)s", withheld ? Math.max(count, 1) + "+" : count);
+      if (answer.kind === "clusters" && options.pointsZoom !== null) { text += " " + labels.zoomIn; }
+      return text;
     }
 
     function say(text, isError) {
