@@ -33,7 +33,7 @@ def test_every_source_string_is_translated_to_indonesian():
 
 def test_no_translation_is_fuzzy_and_placeholders_match():
     for message in indonesian_catalog():
-        if not message.id:
-            continue
+        if not message.id or not message.string:
+            continue  # untranslated: the test above names it if the source still uses it
         assert not message.fuzzy, message.id
         assert sorted(PLACEHOLDER.findall(message.id)) == sorted(PLACEHOLDER.findall(message.string)), message.id
