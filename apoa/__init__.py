@@ -86,11 +86,12 @@ def register_blueprints(app):
     from apoa.auth.views import bp as auth_bp
     from apoa.core.views import bp as core_bp
     from apoa.maps.assets import bp as assets_bp
+    from apoa.maps.regional_views import bp as regional_bp
     from apoa.maps.views import bp as maps_bp
     from apoa.reports.public_views import bp as public_bp
     from apoa.reports.views import bp as officer_bp
 
-    for blueprint in (core_bp, auth_bp, public_bp, officer_bp, admin_bp, maps_bp, assets_bp):
+    for blueprint in (core_bp, auth_bp, public_bp, officer_bp, admin_bp, maps_bp, regional_bp, assets_bp):
         app.register_blueprint(blueprint)
 
 

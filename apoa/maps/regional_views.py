@@ -1,0 +1,157 @@
+"""The regional map (/peta/wilayah): a folium choropleth of report counts per area for a period
+and state, with a GET filter form and a plain table of the same counts for screen readers and
+phones; and its data by bounding box (/peta/wilayah/data.json).
+
+Only users with view_aggregates get either; everybody else, signed in or not, gets 404. What
+they see and how small counts are hidden is decided in apoa/maps/regional.py.
+"""
+from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask_babel import format_date, gettext as _, lazy_gettext as _l
+from flask_login import current_user
+from wtforms import DateField, SelectChoice, SelectField
+from wtforms.validators import Optional
+
+from apoa.errors import ApoaError, NotFound, UserValueError
+from apoa.forms import BaseForm
+from apoa.maps import regional
+from apoa.maps.clusters import parse_bbox, parse_zoom
+from apoa.maps.page import Behaviour, new_map, render
+from apoa.maps.views import json_error
+from apoa.reports.states import State
+
+bp = Blueprint("regional", __name__)
+INDONESIA_CENTER = (-2.5, 118.0)
+
+
+def actor():
+    """The signed-in user allowed to read aggregates; NotFound for anyone else."""
+    user = current_user._get_current_object()
+    if not regional.may_view(user):
+        raise NotFound()
+    return user
+
+
+@bp.after_request
+def never_store(response):
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- the filters ---------------------------------------------------------------------------------
+
+def period_choices():
+    return [SelectChoice(key, label) for key, label in regional.PERIODS.items()]
+
+
+def state_choices():
+    return [SelectChoice("", _l("All"))] + [SelectChoice(s.value, s.title) for s in State]
+
+
+class RegionalFilterForm(BaseForm):
+    """Period and state of the map: a GET form (bookmarkable), read by the page and the data."""
+
+    class Meta:
+        csrf = False
+
+    period = SelectField(_l("Period"), choices=period_choices, default=regional.DEFAULT_PERIOD)
+    date_from = DateField(_l("From"), validators=[Optional()], name="from")
+    date_to = DateField(_l("Until"), validators=[Optional()], name="to")
+    state = SelectField(_l("Status"), choices=state_choices, default="")
+
+    def validate(self, extra_validators=None):
+        """The fields, then the period they name together (a custom one needs sound dates)."""
+        if not super().validate(extra_validators):
+            return False
+        try:
+            self._period = regional.resolve_period(self.period.data, regional.local_today(),
+                                                   self.date_from.data, self.date_to.data)
+        except UserValueError as error:
+            self.period.errors.append(error.message)
+            return False
+        return True
+
+    def selection(self):
+        """The validated choice as a regional.Selection (call after validate())."""
+        return regional.Selection(self._period, regional.parse_state(self.state.data))
+
+    def first_error(self):
+        """"Label: message" of the first field in error, for a JSON answer."""
+        name, messages = next(iter(self.errors.items()))
+        return f"{self[name].label.text}: {messages[0]}"
+
+    def query(self):
+        """The choice as query parameters, for the map's requests (empty ones left out)."""
+        params = {"period": self.period.data, "state": self.state.data or None}
+        if self.period.data == "custom":
+            params["from"] = self.date_from.data.isoformat()
+            params["to"] = self.date_to.data.isoformat()
+        return {key: value for key, value in params.items() if value}
+
+
+def selection_or_error(form):
+    if not form.validate():
+        raise UserValueError(form.first_error())
+    return form.selection()
+
+
+# --- the page and its data -----------------------------------------------------------------------
+
+@bp.get("/peta/wilayah")
+def page():
+    user = actor()
+    form = RegionalFilterForm(formdata=request.args)
+    if not form.validate():
+        return render_template("maps/regional.html", form=form, parts=None), 400
+    selection = form.selection()
+    return render_template("maps/regional.html", form=form, parts=render(regional_map(user, form)),
+                           rows=regional.area_table(user, selection), summary=summary(selection),
+                           k=regional.SUPPRESS_BELOW, suppressed=regional.SUPPRESSED_LABEL)
+
+
+@bp.get("/peta/wilayah/data.json")
+def data():
+    """The areas in `bbox` at `zoom` with their bands; errors answer JSON whatever the Accept
+    header says (the map's script reads them)."""
+    try:
+        user = actor()
+        bbox, zoom = parse_bbox(request.args.get("bbox")), parse_zoom(request.args.get("zoom"))
+        selection = selection_or_error(RegionalFilterForm(formdata=request.args))
+        body = regional.choropleth_json(user, bbox, zoom, selection)
+    except ApoaError as error:
+        return json_error(error)
+    return Response(body, mimetype="application/json")
+
+
+def regional_map(user, form):
+    bounds = regional.jurisdiction_bounds(user)
+    fmap = new_map(_centre(bounds), 5 if bounds is None else 7)
+    options = {
+        "dataUrl": url_for(".data"), "query": form.query(), "bounds": bounds,
+        # Without tiles the areas are the base map, with the provinces' outlines for bearings.
+        "basemapUrl": None if current_app.config["TILE_URL"] else url_for("maps.basemap"),
+        "statusId": "regional-map-status",
+        "text": {
+            "tooltip": _("%(name)s: %(count)s reports"),
+            "legendTitle": _("Reports"),
+            "legendNote": _("fewer than %(k)d reports", k=regional.SUPPRESS_BELOW),
+            "error": _("The map data could not be loaded. Try again in a moment."),
+        },
+    }
+    Behaviour("regional", options, ["regional-map.js"]).add_to(fmap)
+    return fmap
+
+
+def _centre(bounds):
+    if bounds is None:
+        return INDONESIA_CENTER
+    (south, west), (north, east) = bounds
+    return ((south + north) / 2, (west + east) / 2)
+
+
+def summary(selection):
+    """"Last 30 days: 25 Okt 2026 – 23 Nov 2026 · all states", in the page's language."""
+    period = selection.period
+    state = State(selection.state).title if selection.state else _("all states")
+    return _("%(period)s: %(first)s – %(last)s · %(state)s", period=regional.PERIODS[period.key],
+             first=format_date(period.first, "medium"), last=format_date(period.last, "medium"),
+             state=state)

@@ -1,0 +1,174 @@
+// The regional heads' choropleth (/peta/wilayah). folium builds the Leaflet map and hands it to
+// ApoaMaps.regional(map, options) (apoa/maps/page.py Behaviour); this script loads the areas in
+// view from options.dataUrl as the user pans and zooms (debounced, stale requests aborted), colours
+// them by band (the colours live in css/regional.css), and keeps a legend. The server decides the
+// bands and never sends the number of an area under 3 reports: this script only shows labels.
+(function () {
+  "use strict";
+
+  var DEBOUNCE_MS = 250;
+
+  window.ApoaMaps = window.ApoaMaps || {};
+
+  window.ApoaMaps.regional = function (map, options) {
+    var text = options.text || {};
+    var status = document.getElementById(options.statusId);
+    // SVG (not the map's canvas): each area is a path the stylesheet colours by its band class.
+    var renderer = L.svg({ padding: 0.3 });
+    var legend = legendControl(text).addTo(map);
+    var areas = null;
+    var timer = null;
+    var pending = null;
+    var drawn = false;
+
+    if (options.basemapUrl) { loadBaseMap(map, options.basemapUrl); }
+    // Fitted before listening, without animation: the first request already asks for the
+    // jurisdiction's view, not folium's starting one.
+    if (options.bounds) { map.fitBounds(options.bounds, { animate: false }); }
+    map.on("moveend", schedule);
+    load();
+
+    function schedule() {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(load, DEBOUNCE_MS);
+    }
+
+    function load() {
+      window.clearTimeout(timer);
+      if (pending) { pending.abort(); }
+      var controller = new AbortController();
+      pending = controller;
+      map.getContainer().setAttribute("aria-busy", "true");
+      fetch(dataUrl(), { signal: controller.signal, credentials: "same-origin",
+                         headers: { Accept: "application/json" } })
+        .then(readJson)
+        .then(function (body) {
+          if (pending !== controller) { return; }
+          draw(body);
+          showError(null);
+        })
+        .catch(function (error) {
+          if (error.name === "AbortError") { return; }
+          showError(error.message || text.error);
+        })
+        .then(function () {
+          if (pending === controller) {
+            pending = null;
+            map.getContainer().removeAttribute("aria-busy");
+          }
+        });
+    }
+
+    function dataUrl() {
+      var b = map.getBounds();
+      var params = new URLSearchParams(options.query || {});
+      params.set("bbox", [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]
+        .map(function (n) { return n.toFixed(4); }).join(","));
+      params.set("zoom", String(Math.round(map.getZoom())));
+      return options.dataUrl + "?" + params.toString();
+    }
+
+    function readJson(response) {
+      return response.json().catch(function () { return {}; }).then(function (body) {
+        if (!response.ok) {
+          var message = body && body.error && body.error.message;
+          throw new Error(message ? text.error + " " + message : text.error);
+        }
+        return body;
+      });
+    }
+
+    function draw(body) {
+      var layer = L.geoJSON(body.areas, {
+        renderer: renderer,
+        style: function (feature) {
+          return { className: "apoa-area apoa-band-" + feature.properties.band,
+                   color: "#3d4650", weight: 1, opacity: 0.8, fillOpacity: 0.75 };
+        },
+        onEachFeature: function (feature, area) {
+          area.bindTooltip(tooltip(feature.properties), { sticky: true });
+        }
+      });
+      if (areas) { map.removeLayer(areas); }
+      areas = layer.addTo(map);
+      legend.update(body.legend || []);
+      if (!drawn) {
+        drawn = true;
+        document.documentElement.dataset.apoaMap = "ready";
+      }
+    }
+
+    // A DOM node, never an HTML string: region names cannot become markup.
+    function tooltip(properties) {
+      var span = document.createElement("span");
+      span.textContent = (text.tooltip || "%(name)s: %(count)s")
+        .replace("%(name)s", properties.nama).replace("%(count)s", properties.label);
+      return span;
+    }
+
+    function showError(message) {
+      if (!status) { return; }
+      status.textContent = message || "";
+      status.hidden = !message;
+    }
+  };
+
+  function legendControl(text) {
+    var control = L.control({ position: "bottomright" });
+    var box = null;
+    control.onAdd = function () {
+      box = L.DomUtil.create("div", "apoa-legend");
+      L.DomEvent.disableClickPropagation(box);
+      return box;
+    };
+    control.update = function (entries) {
+      while (box.firstChild) { box.removeChild(box.firstChild); }
+      var title = L.DomUtil.create("p", "apoa-legend-title", box);
+      title.textContent = text.legendTitle || "";
+      var list = L.DomUtil.create("ul", "", box);
+      entries.forEach(function (entry) {
+        var item = L.DomUtil.create("li", "", list);
+        L.DomUtil.create("span", "apoa-swatch apoa-band-" + entry.band, item).setAttribute("aria-hidden", "true");
+        var label = L.DomUtil.create("span", "", item);
+        label.textContent = entry.band === 0 && text.legendNote ? entry.label + " (" + text.legendNote + ")" : entry.label;
+      });
+    };
+    return control;
+  }
+
+  // The provinces' outlines under the areas when no tile server is configured: bearings beyond
+  // the jurisdiction. Decorative, so a failure to load them is not reported.
+  function loadBaseMap(map, url) {
+    var pane = map.createPane("apoa-basemap");
+    pane.style.zIndex = 250;
+    pane.style.pointerEvents = "none";
+    fetch(url, { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (outlines) {
+        if (!outlines) { return; }
+        L.geoJSON(outlines, { pane: "apoa-basemap", interactive: false,
+                              renderer: L.canvas({ pane: "apoa-basemap" }),
+                              style: { color: "#8c959f", weight: 1, fillColor: "#fbfbf8", fillOpacity: 1 } }).addTo(map);
+      })
+      .catch(function () { /* decorative */ });
+  }
+
+  // The form's dates count only for "between two dates": elsewhere they are switched off (and
+  // not sent), so a date left over from earlier cannot be mistaken for the period shown.
+  function linkDatesToPeriod() {
+    var period = document.querySelector(".regional-filters select[name=period]");
+    if (!period) { return; }
+    var dates = document.querySelectorAll(".regional-filters input[type=date]");
+    function sync() {
+      Array.prototype.forEach.call(dates, function (input) { input.disabled = period.value !== "custom"; });
+    }
+    period.addEventListener("change", sync);
+    sync();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", linkDatesToPeriod);
+  } else {
+    linkDatesToPeriod();
+  }
+})();
