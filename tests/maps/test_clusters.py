@@ -101,7 +101,7 @@ def test_all_of_indonesia_returns_only_the_jurisdiction(world, make, officer):
 def test_a_box_over_another_offices_area_returns_nothing(world, make, officer):
     make.report(point=KETAPANG)
     make.report(point=BEKASI)
-    for zoom in (8, 16):
+    for zoom in (8, 12, 16):  # from the grid rollup, from the reports, points
         around_ketapang = get_map(officer, bbox="110.4,-1.7,110.5,-1.6", zoom=zoom)
         assert around_ketapang.status_code == 200
         assert around_ketapang.json.get("cells", []) == [] and around_ketapang.json.get("features", []) == []
@@ -112,8 +112,21 @@ def test_a_box_over_another_offices_area_returns_nothing(world, make, officer):
 def test_filters_narrow_the_cells(world, make, officer):
     make.report(point=KARAWANG_BARAT, state="new")
     make.report(point=KARAWANG_BARAT, state="screening")
-    answer = get_map(officer, zoom=10, state="screening")
-    assert [c["states"] for c in answer.json["cells"]] == [{"screening": 1}]
+    for zoom in (5, 10):  # from the grid rollup, from the reports
+        answer = get_map(officer, zoom=zoom, state="screening")
+        assert [c["states"] for c in answer.json["cells"]] == [{"screening": 1}]
+
+
+def test_date_and_region_filters_count_from_the_reports_even_zoomed_out(world, make, officer):
+    from datetime import datetime, timedelta, timezone
+
+    make.report(point=KARAWANG_BARAT, created_at=datetime.now(timezone.utc) - timedelta(days=20))
+    make.report(point=KARAWANG_BARAT)
+    since = (datetime.now(timezone.utc) - timedelta(days=2)).date().isoformat()
+    answer = get_map(officer, zoom=5, received_from=since)
+    assert [c["count"] for c in answer.json["cells"]] == [1]
+    kabupaten = world.make.region("32.15").id
+    assert [c["count"] for c in get_map(officer, zoom=5, kabupaten=kabupaten).json["cells"]] == [2]
 
 
 def test_an_unknown_category_is_a_400_naming_the_filter(world, make, officer, english):
