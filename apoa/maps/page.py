@@ -53,6 +53,9 @@ def new_map(center, zoom, min_zoom=4, max_zoom=19):
     outlines from PostGIS as the base map)."""
     fmap = folium.Map(location=center, zoom_start=zoom, tiles=None, control_scale=True,
                       prefer_canvas=True, min_zoom=min_zoom, max_zoom=max_zoom)
+    # folium hands the zoom limits to the tile layer only: without tiles the map itself would
+    # zoom past what the data endpoints accept.
+    fmap.options.update(min_zoom=min_zoom, max_zoom=max_zoom)
     tile_url = current_app.config["TILE_URL"]
     if tile_url:
         folium.TileLayer(tiles=tile_url, attr=current_app.config["TILE_ATTRIBUTION"],

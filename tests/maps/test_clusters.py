@@ -104,9 +104,9 @@ def test_a_box_over_another_offices_area_returns_nothing(world, make, officer):
     for zoom in (8, 12, 16):  # from the grid rollup, from the reports, points
         around_ketapang = get_map(officer, bbox="110.4,-1.7,110.5,-1.6", zoom=zoom)
         assert around_ketapang.status_code == 200
-        assert around_ketapang.json.get("cells", []) == [] and around_ketapang.json.get("features", []) == []
+        assert around_ketapang.json.get("cells", []) == [] and around_ketapang.json.get("rows", []) == []
     around_bekasi = get_map(officer, bbox="107.1,-6.35,107.2,-6.25", zoom=16)
-    assert around_bekasi.json == {"kind": "points", "features": [], "truncated": False}
+    assert around_bekasi.json["kind"] == "points" and around_bekasi.json["rows"] == []
 
 
 def test_filters_narrow_the_cells(world, make, officer):
@@ -142,10 +142,11 @@ def test_street_zoom_gives_an_officer_points_linking_to_the_report(world, make, 
     make.report(point=KARAWANG_TIMUR)  # outside the small box
     answer = get_map(officer, bbox="107.29,-6.305,107.305,-6.295", zoom=16)
     assert answer.status_code == 200
-    assert answer.json == {"kind": "points", "truncated": False, "features": [
-        {"id": near.id, "code": display(near.tracking_code), "lat": KARAWANG_BARAT[1],
-         "lon": KARAWANG_BARAT[0], "state": "screening", "url": f"/laporan/{near.id}"}]}
-    assert officer.get(f"/laporan/{near.id}").status_code == 200
+    assert answer.json == {"kind": "points", "truncated": False, "url": "/laporan/",
+                           "columns": ["id", "code", "state", "lat", "lon"],
+                           "rows": [[near.id, display(near.tracking_code), "screening", KARAWANG_BARAT[1],
+                                     KARAWANG_BARAT[0]]]}
+    assert officer.get(answer.json["url"] + str(near.id)).status_code == 200
 
 
 def test_points_are_capped(world, make, officer, monkeypatch):
@@ -155,7 +156,7 @@ def test_points_are_capped(world, make, officer, monkeypatch):
     make.report(point=KARAWANG_BARAT)
     make.report(point=KARAWANG_BARAT)
     answer = get_map(officer, bbox="107.29,-6.305,107.305,-6.295", zoom=16)
-    assert len(answer.json["features"]) == 1 and answer.json["truncated"] is True
+    assert len(answer.json["rows"]) == 1 and answer.json["truncated"] is True
 
 
 def test_a_regional_head_gets_only_cells_of_the_jurisdiction_even_at_street_zoom(world, make, sign_in):
@@ -167,7 +168,7 @@ def test_a_regional_head_gets_only_cells_of_the_jurisdiction_even_at_street_zoom
     for zoom in (16, MAX_ZOOM):
         answer = get_map(head, bbox="107.29,-6.305,107.305,-6.295", zoom=zoom)
         assert answer.status_code == 200
-        assert answer.json["kind"] == "clusters" and "features" not in answer.json
+        assert answer.json["kind"] == "clusters" and "rows" not in answer.json
         assert [c["count"] for c in answer.json["cells"]] == [3]
         written = {float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", answer.text)}
         assert not set(KARAWANG_BARAT) & written and "/laporan/" not in answer.text

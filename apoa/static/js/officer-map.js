@@ -68,7 +68,11 @@
     }
 
     function drawPoints(answer) {
-      answer.features.forEach(function (point) {
+      var at = {};
+      answer.columns.forEach(function (name, index) { at[name] = index; });
+      answer.rows.forEach(function (row) {
+        var point = { id: row[at.id], code: row[at.code], state: row[at.state], lat: row[at.lat],
+                      lon: row[at.lon], url: answer.url + row[at.id] };
         var state = options.states[point.state] || { colour: "#111827", label: point.state };
         var marker = L.circleMarker([point.lat, point.lon], {
           radius: 8, color: "#ffffff", weight: 2, fillColor: state.colour, fillOpacity: 0.9
@@ -76,7 +80,7 @@
         marker.bindPopup(popup(point, state, labels));
         data.addLayer(marker);
       });
-      return answer.features.length;
+      return answer.rows.length;
     }
 
     function summary(answer, count) {
