@@ -90,8 +90,11 @@ def register_blueprints(app):
     from apoa.maps.views import bp as maps_bp
     from apoa.reports.public_views import bp as public_bp
     from apoa.reports.views import bp as officer_bp
+    from apoa.summaries.export_views import bp as exports_bp
+    from apoa.summaries.views import bp as summaries_bp
 
-    for blueprint in (core_bp, auth_bp, public_bp, officer_bp, admin_bp, maps_bp, regional_bp, assets_bp):
+    for blueprint in (core_bp, auth_bp, public_bp, officer_bp, admin_bp, maps_bp, regional_bp,
+                      assets_bp, exports_bp, summaries_bp):
         app.register_blueprint(blueprint)
 
 

@@ -4,3 +4,4 @@ from apoa.auth.models import RecoveryCode, User  # noqa: F401
 from apoa.maps.models import report_grid  # noqa: F401
 from apoa.regions.models import Office, Region, RegionPart, RegionSource, office_region  # noqa: F401
 from apoa.reports.models import Attachment, Category, Report, ReportEvent  # noqa: F401
+from apoa.summaries.models import summary_due, summary_flow, summary_open, summary_report  # noqa: F401

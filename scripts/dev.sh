@@ -9,7 +9,8 @@ VENV=${APOA_VENV:-$ROOT/.venv}
 PG_BIN=/usr/lib/postgresql/15/bin
 PG_PORT_FILE="$INSTANCE/pg/port"
 REDIS_PORT_FILE="$INSTANCE/redis/port"
-DEB_PACKAGES="postgresql-15 postgresql-15-postgis-3 redis-server chromium nodejs npm"
+# libpango*/libharfbuzz-subset0: WeasyPrint renders the monthly report's PDF with them.
+DEB_PACKAGES="postgresql-15 postgresql-15-postgis-3 redis-server chromium nodejs npm libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core"
 
 log() { echo "[apoa] $*" >&2; }
 

@@ -28,11 +28,13 @@ class Permission(str, enum.Enum):
     reopen = "reopen"
     reveal_contact = "reveal_contact"
     view_aggregates = "view_aggregates"  # summaries, choropleths, cells: never individual reports
+    export_reports = "export_reports"    # rows of the filtered reports as CSV/GeoJSON/XLSX (no contact)
     manage_users = "manage_users"
     manage_offices = "manage_offices"
 
 
-_OFFICER = {Permission.view_report, Permission.screen, Permission.field_work}
+_OFFICER = {Permission.view_report, Permission.screen, Permission.field_work,
+            Permission.export_reports}
 ROLE_PERMISSIONS = {
     Role.resident: frozenset(),
     Role.officer: frozenset(_OFFICER),

@@ -193,7 +193,8 @@ def _assign(report, actor, params):
     if due is not None and due <= datetime.now(timezone.utc):
         raise UserValueError(_("The due time must be in the future."))
     report.assignee_id = assignee.id
-    return params.get("note"), {"assignee": assignee.id}
+    # The due time typed here is kept in the history: the summaries judge "within due time" from it.
+    return params.get("note"), {"assignee": assignee.id, **({"due": due.isoformat()} if due else {})}
 
 
 def _dismiss(report, actor, params):

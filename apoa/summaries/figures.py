@@ -1,0 +1,448 @@
+"""Every figure of the regional heads' dashboard, for a user, a period and optionally one office.
+
+`summary(user, period, office_id=None)` answers with a Summary built from the rollups (five small
+queries whatever the number of reports): totals, closures by outcome, medians, the share handled
+within the due time, breakdowns by kabupaten/kota, office, category and channel, the weekly trend,
+the change against the previous period, anomalies, hotspots and (for heads of an office) the
+officers' workload. The monthly report and the exports reuse it.
+
+Privacy (DESIGN.md): who may not view reports (a regional head) sees aggregates only — every count
+from 1 to K−1 is a `Count` that renders "< 3", and figures derived from so few reports (a median,
+a share, a change in %) are withheld. Zero stays zero: it names no one. Officers' names (the
+workload) are shown only to users who may view reports, that is to the heads of an office
+(supervisors); a regional head manages offices, not officers, and gets no per-person figures.
+"""
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from flask import has_request_context
+from flask_babel import format_date, format_decimal, get_locale, gettext as _, lazy_gettext as _l
+from markupsafe import escape
+from sqlalchemy import any_, select
+from sqlalchemy.orm import aliased
+
+from apoa.auth.models import User
+from apoa.auth.permissions import ALL_OFFICES, Permission, can, jurisdiction_office_ids
+from apoa.errors import NotFound
+from apoa.extensions import db
+from apoa.regions.models import Office, Region
+from apoa.reports.models import Category
+from apoa.reports.states import Channel, Outcome, State
+from apoa.summaries import anomalies as anomaly_rules
+from apoa.summaries import rollups
+from apoa.summaries.models import ASSIGNEE, CATEGORY, CHANNEL, KAB, OUTCOME_COLUMNS
+from apoa.summaries.periods import local_today
+from apoa.summaries.rollups import ROLLUP, Measures, OpenCounts, Scope
+
+K = 3               # DESIGN's k: counts below it are shown as "< 3" to who sees aggregates only
+TREND_WEEKS = 12
+HOTSPOT_LIMIT = 5
+IN_PROGRESS_STATES = (State.screening, State.assigned, State.in_field, State.pending_approval)
+UNKNOWN_OFFICE = _l("Unknown office: choose one of the offices offered.")
+
+
+# --- values that know how to show themselves ------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """A count as shown: `suppressed` when it is 1..K−1 and the viewer sees aggregates only."""
+
+    value: int
+    suppressed: bool = False
+
+    @classmethod
+    def of(cls, value, suppress):
+        value = int(value or 0)
+        return cls(value, suppress and 0 < value < K)
+
+    @property
+    def shown(self):
+        """The number, or None when it must not be shown."""
+        return None if self.suppressed else self.value
+
+    def __str__(self):
+        return f"< {K}" if self.suppressed else format_decimal(self.value)
+
+    def __html__(self):
+        return str(escape(str(self)))
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """This period against the previous one; percent is None when the previous count was 0."""
+
+    current: int
+    previous: int
+
+    @property
+    def percent(self):
+        return None if not self.previous else round(100 * (self.current - self.previous) / self.previous)
+
+    @property
+    def direction(self):
+        return "up" if self.current > self.previous else "down" if self.current < self.previous else "same"
+
+    def __str__(self):
+        arrow = {"up": "↑", "down": "↓", "same": "→"}[self.direction]
+        if self.percent is None:
+            return f"{arrow} {_('new')}" if self.current else "→"
+        return f"{arrow} {format_decimal(abs(self.percent))}%"
+
+    def __html__(self):
+        return str(escape(str(self)))
+
+
+def change_of(current, previous, suppress):
+    """A Change, or None when either side is too small to be shown."""
+    if suppress and (0 < current < K or 0 < previous < K):
+        return None
+    return Change(current, previous)
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """An estimated median duration in hours; `open_ended` when it is at least `hours`."""
+
+    hours: float
+    open_ended: bool = False
+
+    def __str__(self):
+        prefix = "≥ " if self.open_ended else "≈ "
+        if self.hours < 48:
+            return prefix + _("%(hours)s h", hours=format_decimal(round(self.hours, 1)))
+        return prefix + _("%(days)s days", days=format_decimal(round(self.hours / 24, 1)))
+
+    def __html__(self):
+        return str(escape(str(self)))
+
+
+def median_of(histogram, suppress):
+    total = sum(histogram)
+    if total == 0 or (suppress and total < K):
+        return None
+    hours, open_ended = rollups.median_hours(histogram)
+    return Duration(hours, open_ended)
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    part: int
+    whole: int
+
+    @property
+    def percent(self):
+        return round(100 * self.part / self.whole)
+
+    def __str__(self):
+        return f"{format_decimal(self.percent)}%"
+
+    def __html__(self):
+        return str(escape(str(self)))
+
+
+def share_of(part, whole, suppress):
+    if whole == 0 or (suppress and whole < K):
+        return None
+    return Share(part, whole)
+
+
+# --- the summary ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class BreakdownRow:
+    key: object             # kab/category/office id, channel code; None for "none"
+    label: str
+    received: Count
+    received_previous: Count
+    change: Change | None
+    screened: Count
+    closed: Count
+    within_due: Share | None
+    median_to_closure: Duration | None
+    open_now: Count
+    overdue_now: Count
+
+
+@dataclass(frozen=True, slots=True)
+class WeekPoint:
+    start: object           # the Monday
+    received: Count
+    closed: Count
+
+
+@dataclass(frozen=True, slots=True)
+class AnomalyRow:
+    anomaly: anomaly_rules.Anomaly
+    label: str
+    suppress: bool
+
+    def reason(self):
+        """"12 reports this week; usually 2–4" (in the user's language)."""
+        a = self.anomaly
+        if self.suppress and a.usual_high < K:
+            usual = f"< {K}"
+        elif a.usual_low == a.usual_high:
+            usual = format_decimal(a.usual_low)
+        else:
+            usual = f"{format_decimal(a.usual_low)}–{format_decimal(a.usual_high)}"
+        return _("%(count)s reports in the week of %(week)s; usually %(usual)s a week",
+                 count=format_decimal(a.count), week=_week_label(a.week_start), usual=usual)
+
+
+def _week_label(monday):
+    return format_date(monday, "d MMM")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadRow:
+    assignee_id: int
+    name: str
+    open: int
+    overdue: int
+    by_state: dict
+
+
+@dataclass
+class Summary:
+    """Every figure of the dashboard (see the module docstring)."""
+
+    period: object
+    previous_period: object
+    scope_label: str
+    suppressed: bool                    # counts 1..K−1 are shown as "< 3"
+    generated_at: datetime
+    received: Count
+    received_previous: Count
+    received_change: Change | None
+    screened: Count
+    closed: Count
+    closed_previous: Count
+    closed_change: Change | None
+    closed_by_outcome: list             # [(Outcome, Count)] in Outcome order
+    awaiting_screening: Count           # open now, state new
+    in_progress: Count                  # open now, screening .. pending_approval
+    open_by_state: list                 # [(State, Count)]
+    overdue: Count                      # now
+    median_to_screening: Duration | None
+    median_to_screening_previous: Duration | None
+    median_to_closure: Duration | None
+    median_to_closure_previous: Duration | None
+    screened_within_due: Share | None
+    within_due: Share | None            # closed in the period with every step within its due time
+    within_due_previous: Share | None
+    by_kabupaten: list = field(default_factory=list)
+    by_office: list = field(default_factory=list)
+    by_category: list = field(default_factory=list)
+    by_channel: list = field(default_factory=list)
+    weekly: list = field(default_factory=list)
+    anomalies: list = field(default_factory=list)
+    anomaly_week: object = None
+    hotspots: list = field(default_factory=list)
+    workload: list | None = None        # None: not shown to this user
+
+
+# --- building it -------------------------------------------------------------------------------------
+
+def scope_for(user, office_id=None):
+    """The offices a summary for `user` counts (narrowed to `office_id` and the offices below it),
+    or NotFound when the user may not see aggregates there."""
+    if not can(user, Permission.view_aggregates):
+        raise NotFound()
+    offices = jurisdiction_office_ids(user)
+    if office_id is None:
+        return Scope(offices)
+    if offices is not ALL_OFFICES and office_id not in offices:
+        raise NotFound()
+    subtree = office_subtree(office_id)
+    if not subtree:
+        raise NotFound()
+    return Scope(subtree if offices is ALL_OFFICES else subtree & offices)
+
+
+def office_subtree(office_id):
+    tree = select(Office.id).where(Office.id == office_id).cte("summary_office_tree", recursive=True)
+    child = aliased(Office)
+    tree = tree.union_all(select(child.id).where(child.parent_id == tree.c.id))
+    return set(db.session.scalars(select(tree.c.id)).all())
+
+
+def offices_to_choose(user):
+    """The offices a user may narrow the summary to: (id, name), by name."""
+    offices = jurisdiction_office_ids(user)
+    query = select(Office.id, Office.name).order_by(Office.name)
+    if offices is not ALL_OFFICES:
+        query = query.where(Office.id.in_(sorted(offices) or [-1]))
+    return db.session.execute(query).all()
+
+
+def summary(user, period, office_id=None, source=ROLLUP, now=None):
+    """The Summary of `period` for `user`, over the user's jurisdiction or `office_id` within it.
+    Raises NotFound when the user may not see aggregates (or that office)."""
+    scope = scope_for(user, office_id)
+    suppress = not can(user, Permission.view_report)
+    with_workload = can(user, Permission.view_report)
+    now = now or datetime.now(timezone.utc)
+    with rollups.small_aggregates() if source == ROLLUP else rollups.raw_facts():
+        result = _figures(scope, period, source, suppress, with_workload, now)
+    result.scope_label = _scope_label(user, office_id)
+    result.hotspots = _hotspots(user)
+    return result
+
+
+def _figures(scope, period, source, suppress, with_workload, now):
+    previous = period.previous()
+    current_flow = rollups.flow(scope, period, source)
+    previous_flow = rollups.flow(scope, previous, source, full=False)
+    open_counts = rollups.open_now(scope, local_today(), now, source, assignee_states=with_workload)
+    labels = Labels(current_flow, previous_flow, open_counts)
+    result = _headline(period, previous, current_flow, previous_flow, open_counts, suppress, now)
+    for attribute, dimension in (("by_kabupaten", KAB), ("by_category", CATEGORY), ("by_channel", CHANNEL)):
+        setattr(result, attribute, _breakdown(dimension, current_flow, previous_flow, open_counts, labels, suppress))
+    result.by_office = _office_breakdown(current_flow, previous_flow, open_counts, labels, suppress)
+    _add_weekly(result, scope, period, source, labels, suppress)
+    if with_workload:
+        result.workload = _workload(open_counts)
+    return result
+
+
+def _headline(period, previous, current_flow, previous_flow, open_counts, suppress, now):
+    now_total, before = current_flow["total"], previous_flow["total"]
+    open_total = open_counts["total"]
+    count = lambda value: Count.of(value, suppress)  # noqa: E731
+    return Summary(
+        period=period, previous_period=previous, scope_label="", suppressed=suppress, generated_at=now,
+        received=count(now_total.received), received_previous=count(before.received),
+        received_change=change_of(now_total.received, before.received, suppress),
+        screened=count(now_total.screened), closed=count(now_total.closed), closed_previous=count(before.closed),
+        closed_change=change_of(now_total.closed, before.closed, suppress),
+        closed_by_outcome=[(Outcome(name), count(now_total.values[f"closed_{name}"])) for name in OUTCOME_COLUMNS],
+        awaiting_screening=count(open_total.by_state.get(State.new.value, 0)),
+        in_progress=count(sum(open_total.by_state.get(s.value, 0) for s in IN_PROGRESS_STATES)),
+        open_by_state=[(s, count(open_total.by_state.get(s.value, 0))) for s in State if s is not State.closed],
+        overdue=count(open_total.overdue),
+        median_to_screening=median_of(now_total.screen_histogram, suppress),
+        median_to_screening_previous=median_of(before.screen_histogram, suppress),
+        median_to_closure=median_of(now_total.close_histogram, suppress),
+        median_to_closure_previous=median_of(before.close_histogram, suppress),
+        screened_within_due=share_of(now_total.screened_on_time, now_total.screened, suppress),
+        within_due=share_of(now_total.closed_on_time, now_total.closed, suppress),
+        within_due_previous=share_of(before.closed_on_time, before.closed, suppress),
+    )
+
+
+def _row(key, label, now, before, open_counts, suppress):
+    now, before, open_counts = now or Measures(), before or Measures(), open_counts or OpenCounts()
+    return BreakdownRow(
+        key=key, label=label, received=Count.of(now.received, suppress),
+        received_previous=Count.of(before.received, suppress),
+        change=change_of(now.received, before.received, suppress),
+        screened=Count.of(now.screened, suppress), closed=Count.of(now.closed, suppress),
+        within_due=share_of(now.closed_on_time, now.closed, suppress),
+        median_to_closure=median_of(now.close_histogram, suppress),
+        open_now=Count.of(open_counts.total, suppress), overdue_now=Count.of(open_counts.overdue, suppress))
+
+
+def _member_key(dimension, member_id, member_code):
+    return member_code if dimension == CHANNEL else member_id
+
+
+def _breakdown(dimension, current_flow, previous_flow, open_counts, labels, suppress):
+    keys = {k for source in (current_flow["members"], previous_flow["members"], open_counts["members"])
+            for k in source if k[0] == dimension}
+    rows = [_row(_member_key(*k), labels.name(dimension, _member_key(*k)), current_flow["members"].get(k),
+                 previous_flow["members"].get(k), open_counts["members"].get(k), suppress) for k in keys]
+    return _sorted_rows(rows)
+
+
+def _office_breakdown(current_flow, previous_flow, open_counts, labels, suppress):
+    keys = set(current_flow["offices"]) | set(previous_flow["offices"]) | set(open_counts["offices"])
+    rows = [_row(k, labels.name("office", k), current_flow["offices"].get(k), previous_flow["offices"].get(k),
+                 open_counts["offices"].get(k), suppress) for k in keys]
+    return _sorted_rows(rows)
+
+
+def _sorted_rows(rows):
+    """Busiest first; rows without anything received now or before, nor open, are left out."""
+    rows = [r for r in rows if r.received.value or r.received_previous.value or r.open_now.value or r.closed.value]
+    return sorted(rows, key=lambda r: (-r.received.value, -r.open_now.value, r.label))
+
+
+def _add_weekly(summary, scope, period, source, labels, suppress):
+    """The TREND_WEEKS weeks up to the week of the period's last day, and that week's anomalies."""
+    last_week = period.last_day - timedelta(days=period.last_day.weekday())
+    first_week = last_week - timedelta(days=7 * max(TREND_WEEKS, anomaly_rules.BASELINE_WEEKS))
+    weeks = (last_week - first_week).days // 7 + 1
+    totals, per_kab = rollups.weekly(scope, first_week, weeks, source, min_count=anomaly_rules.MIN_COUNT)
+    shown_from = last_week - timedelta(days=7 * (TREND_WEEKS - 1))
+    summary.weekly = [WeekPoint(week, Count.of(totals.get(week, (0, 0))[0], suppress),
+                                Count.of(totals.get(week, (0, 0))[1], suppress))
+                      for week in (shown_from + timedelta(days=7 * k) for k in range(TREND_WEEKS))]
+    summary.anomaly_week = last_week
+    labels.want(KAB, per_kab)
+    summary.anomalies = [AnomalyRow(a, labels.name(KAB, a.kab_id), suppress)
+                         for a in anomaly_rules.find_anomalies(per_kab, last_week)]
+
+
+def _hotspots(user):
+    """The busiest map cells (apoa/maps/hotspots.py), each linking to the map: in a request only,
+    since the links are built by url_for."""
+    from apoa.maps.hotspots import hotspots
+
+    return hotspots(user, limit=HOTSPOT_LIMIT) if has_request_context() else []
+
+
+def _workload(open_counts):
+    """Open reports per assignee, busiest first (for users who may view reports only)."""
+    members = {k[1]: v for k, v in open_counts["members"].items() if k[0] == ASSIGNEE and v.total}
+    if not members:
+        return []
+    names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(members))).all())
+    rows = [WorkloadRow(user_id, names.get(user_id, "?"), counts.total, counts.overdue, dict(counts.by_state))
+            for user_id, counts in members.items()]
+    return sorted(rows, key=lambda r: (-r.open, -r.overdue, r.name))
+
+
+def _scope_label(user, office_id):
+    office = db.session.get(Office, office_id) if office_id else user.office
+    return office.name if office else str(_l("All offices"))
+
+
+class Labels:
+    """Names of the members the figures mention, loaded in one query per kind."""
+
+    def __init__(self, *sources):
+        self.wanted = {KAB: set(), CATEGORY: set(), "office": set()}
+        for source in sources:
+            for dimension, member_id, _code in source["members"]:
+                if dimension in (KAB, CATEGORY):
+                    self.wanted[dimension].add(member_id)
+            self.wanted["office"].update(source["offices"])
+        self.names = None
+
+    def want(self, kind, ids):
+        self.wanted[kind].update(ids)
+        self.names = None
+
+    def name(self, kind, key):
+        if kind == CHANNEL:
+            return str(Channel(key).title) if key in Channel._value2member_map_ else str(key)
+        if key is None:
+            return str(NONE_LABELS[kind])
+        if self.names is None:
+            self.names = self._load()
+        return self.names[kind].get(key, "?")
+
+    def _load(self):
+        # One array parameter each (= ANY), not hundreds of IN parameters.
+        ids = {kind: sorted(i for i in ids if i is not None) for kind, ids in self.wanted.items()}
+        locale = get_locale()
+        return {
+            KAB: dict(db.session.execute(select(Region.id, Region.nama).where(Region.id == any_(ids[KAB]))).all()),
+            CATEGORY: {c.id: c.name_for(locale) for c in
+                       db.session.scalars(select(Category).where(Category.id == any_(ids[CATEGORY])))},
+            "office": dict(db.session.execute(select(Office.id, Office.name).where(Office.id == any_(ids["office"])))
+                           .all()),
+        }
+
+
+NONE_LABELS = {KAB: _l("Outside any regency/city"), CATEGORY: _l("No category"), "office": _l("No office")}

@@ -1,0 +1,63 @@
+"""The regional heads' dashboard, `/ringkasan`: the picture of a period for the user's
+jurisdiction (or one office within it), from the rollups.
+
+Who sees it is decided in apoa/summaries/figures.py from apoa/auth/permissions.py: users with
+view_aggregates (regional heads; supervisors for their own office and those below it); anyone else
+gets 404, like every page they may not see. A period or office that cannot be understood answers
+400 with the dashboard of the default period and the message beside the chooser, so the user can
+correct it. Every answer is `Cache-Control: private, no-store`.
+"""
+from flask import Blueprint, render_template, request
+from flask_login import current_user
+
+from apoa.auth.permissions import Permission, can
+from apoa.errors import NotFound, UserValueError
+from apoa.extensions import login_manager
+from apoa.summaries import anomalies, charts, figures
+from apoa.summaries.periods import DEFAULT_PRESET, Preset, local_today, parse_period, preset_period
+
+bp = Blueprint("summaries", __name__)
+
+
+@bp.before_request
+def require_sign_in():
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+@bp.after_request
+def never_store(response):
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def parse_office(raw):
+    """The office id asked for, None for the whole jurisdiction; UserValueError if not a number."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 9:
+        raise UserValueError(figures.UNKNOWN_OFFICE)
+    return int(raw)
+
+
+@bp.get("/ringkasan")
+def dashboard():
+    user = current_user._get_current_object()
+    if not can(user, Permission.view_aggregates):
+        raise NotFound()
+    error = None
+    try:
+        period = parse_period(request.args)
+        office_id = parse_office(request.args.get("office"))
+    except UserValueError as problem:
+        error = problem.message
+        period, office_id = preset_period(DEFAULT_PRESET, local_today()), None
+    summary = figures.summary(user, period, office_id)
+    return render_template(
+        "summaries/dashboard.html", summary=summary, error=error, presets=list(Preset),
+        chosen_preset=request.args.get("period") or "", chosen_office=office_id,
+        offices=figures.offices_to_choose(user), args=request.args, method=anomalies,
+        **charts.summary_charts(summary),
+    ), 400 if error else 200

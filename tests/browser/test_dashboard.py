@@ -1,0 +1,69 @@
+"""A regional head opens the summary dashboard on a phone: signs in with the authenticator code,
+reads the figures and the server-drawn charts (which fit the 360 px screen), opens a chart's data
+table, switches the period, and nothing on the page fails. A screenshot of the dashboard is saved
+in test-artifacts/dashboard.png every run."""
+import re
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.no_db_transaction]
+
+
+def sign_in_to_dashboard(phone, staff):
+    page = phone.page
+    phone.goto("/ringkasan")
+    page.wait_for_url("**/masuk?next=*")
+    page.fill("#email", staff.email)
+    page.fill("#password", staff.password)
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
+    page.wait_for_url("**/masuk/kode")
+    page.fill("#code", staff.code())
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
+    assert "/ringkasan" in page.url, (page.url, page.inner_text("main"))
+
+
+def count_in(page, selector):
+    text = page.inner_text(selector).strip()
+    assert re.fullmatch(r"\d[\d.]*|< 3", text), text
+    return text
+
+
+def test_a_regional_head_reads_the_dashboard_on_a_phone(live_report, live_staff, phone):
+    for _ in range(4):
+        live_report()
+    head = live_staff("regional_head", "Kepala Kantor Karawang")
+    sign_in_to_dashboard(phone, head)
+    page = phone.page
+    try:
+        received = count_in(page, "#kpi-received")
+        assert received != "< 3" and int(received.replace(".", "")) >= 4
+        for selector in ("#kpi-closed", "#kpi-new", "#kpi-in-progress", "#kpi-overdue"):
+            count_in(page, selector)
+        # The charts are drawn, visible and as wide as the screen allows.
+        for chart in ("chart-trend", "chart-kabupaten", "chart-category", "chart-channel", "chart-outcome"):
+            svg = page.locator(f"figure#{chart} svg")
+            assert svg.is_visible(), chart
+            box = svg.bounding_box()
+            assert 280 <= box["width"] <= 360 and box["height"] > 20, (chart, box)
+        assert page.locator("figure#chart-trend svg rect.chart-received").count() >= 1
+        assert page.locator("figure#chart-kabupaten svg rect.chart-received").count() >= 1
+        assert "Kabupaten Karawang" in page.inner_text("figure#chart-kabupaten")
+        # The chart's numbers as a table, for screen readers and for the curious.
+        table = page.locator("#chart-kabupaten-data")
+        assert not table.is_visible()
+        page.locator("figure#chart-kabupaten details summary").click()
+        assert table.is_visible()
+        assert "Kabupaten Karawang" in table.inner_text()
+        assert phone.horizontal_overflow() <= 0, phone.too_wide()
+        # Another period, through the chooser.
+        page.select_option("#period", value="last_7_days")
+        with page.expect_navigation():
+            page.locator("form.period-form button[type=submit]").click()
+        assert "period=last_7_days" in page.url
+        assert int(count_in(page, "#kpi-received").replace(".", "")) >= 4
+        assert page.locator("figure#chart-trend svg").is_visible()
+        assert phone.problems() == []
+    finally:
+        phone.screenshot("dashboard")

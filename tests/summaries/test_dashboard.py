@@ -1,0 +1,149 @@
+"""The dashboard page /ringkasan: who may open it, what each sees (the hand-computed scenario of
+tests/summaries/scenario.py), "< 3" for regional heads, nothing of another office, clear 400s for
+a period or office that cannot be understood, and charts that carry their own description and
+data table."""
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from tests.summaries.scenario import Scenario
+
+
+@pytest.fixture
+def world(make):
+    return Scenario(make)
+
+
+def period_args(world):
+    return {"period": "custom", "from": world.day(-14).isoformat(), "to": world.day(-1).isoformat()}
+
+
+class Tables(HTMLParser):
+    """The text of every cell of every table with an id: {id: [[cell, ...], ...]}."""
+
+    def __init__(self, html):
+        super().__init__()
+        self.tables, self.current, self.row, self.cell = {}, None, None, None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table" and attrs.get("id"):
+            self.current = self.tables.setdefault(attrs["id"], [])
+        elif tag == "tr" and self.current is not None:
+            self.row = []
+        elif tag in ("td", "th") and self.row is not None:
+            self.cell = []
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self.current = None
+        elif tag == "tr" and self.row is not None:
+            self.current.append(self.row)
+            self.row = None
+        elif tag in ("td", "th") and self.cell is not None:
+            self.row.append(" ".join("".join(self.cell).split()))
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def body_rows(html, table_id):
+    """{first cell: other cells} of the table's body rows."""
+    rows = Tables(html).tables[table_id][1:]
+    return {row[0]: row[1:] for row in rows}
+
+
+def text_of(id_, html):
+    match = re.search(rf'id="{id_}"[^>]*>([^<]*)<', html)
+    return match.group(1).strip() if match else None
+
+
+# --- who may open it --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("role", ["officer", "admin", "resident"])
+def test_users_without_aggregates_get_404(world, sign_in, role):
+    answer = sign_in(world.users[role]).get("/ringkasan")
+    assert answer.status_code == 404
+
+
+def test_anonymous_users_are_sent_to_sign_in(world, client):
+    answer = client.get("/ringkasan")
+    assert answer.status_code == 302 and "/masuk" in answer.headers["Location"]
+
+
+# --- what each sees -----------------------------------------------------------------------------------
+
+def test_the_kanwil_supervisor_sees_the_hand_computed_figures(world, sign_in, english):
+    answer = sign_in(world.users["kanwil_supervisor"]).get("/ringkasan", query_string=period_args(world))
+    assert answer.status_code == 200
+    assert answer.headers["Cache-Control"] == "private, no-store"
+    html = answer.text
+    assert [text_of(k, html) for k in ("kpi-received", "kpi-closed", "kpi-new", "kpi-in-progress", "kpi-overdue")] \
+        == ["4", "3", "2", "1", "1"]
+    assert text_of("kpi-median-screening", html) == "≈ 3 h"
+    assert text_of("kpi-median-closure", html) == "≈ 4 days"
+    assert text_of("kpi-within-due", html) == "67%"
+    kab = body_rows(html, "by-kabupaten")
+    assert kab["Kabupaten Karawang"][0] == "3" and kab["Kabupaten Bekasi"][0] == "1"
+    assert "Kabupaten Ketapang" not in html                      # KANIM-X is another Kanwil's
+    assert body_rows(html, "workload") == {"Budi Petugas": ["1", "1"]}
+
+
+def test_a_regional_head_sees_aggregates_with_small_counts_suppressed(world, sign_in):
+    html = sign_in(world.users["regional_head"]).get("/ringkasan", query_string=period_args(world)).text
+    assert text_of("kpi-received", html) == "4"
+    assert [text_of(k, html) for k in ("kpi-new", "kpi-in-progress", "kpi-overdue")] == ["&lt; 3"] * 3
+    assert body_rows(html, "by-kabupaten")["Kabupaten Bekasi"][0] == "< 3"
+    assert "workload" not in Tables(html).tables and "Budi Petugas" not in html   # no officers' names
+    assert "Kabupaten Ketapang" not in html
+    # the kabupaten chart's data table says "< 3" too, and its bar is drawn as an outline
+    assert body_rows(html, "chart-kabupaten-data") == {"Kabupaten Karawang": ["3"], "Kabupaten Bekasi": ["< 3"]}
+    assert 'class="chart-suppressed"' in html
+
+
+def test_a_kantor_supervisor_sees_only_the_own_office(world, sign_in):
+    html = sign_in(world.users["supervisor_a"]).get("/ringkasan", query_string=period_args(world)).text
+    assert set(body_rows(html, "by-kabupaten")) == {"Kabupaten Karawang"}
+    assert "Kabupaten Bekasi" not in html and world.office_b.name not in html
+
+
+def test_narrowing_to_an_office_of_the_jurisdiction(world, sign_in):
+    client = sign_in(world.users["kanwil_supervisor"])
+    html = client.get("/ringkasan", query_string={**period_args(world), "office": world.office_b.id}).text
+    assert set(body_rows(html, "by-kabupaten")) == {"Kabupaten Bekasi"}
+    assert client.get("/ringkasan", query_string={"office": world.office_x.id}).status_code == 404
+
+
+def test_the_charts_are_described_and_carry_their_data(world, sign_in):
+    html = sign_in(world.users["kanwil_supervisor"]).get("/ringkasan", query_string=period_args(world)).text
+    for chart in ("chart-outcome", "chart-trend", "chart-kabupaten", "chart-category", "chart-channel"):
+        figure = re.search(rf'<figure class="chart" id="{chart}">(.*?)</figure>', html, re.S).group(1)
+        assert f'role="img" aria-labelledby="{chart}-title {chart}-desc"' in figure
+        assert re.search(rf'<title id="{chart}-title">[^<]+</title><desc id="{chart}-desc">[^<]+</desc>', figure)
+        assert 'viewBox="0 0 320 ' in figure and 'width="100%"' in figure
+        assert "<details" in figure and "<table" in figure
+    weeks = list(body_rows(html, "chart-trend-data").values())
+    assert len(weeks) == 12 and weeks[-2] == ["4", "3"] and weeks[-1] == ["0", "0"]   # weeks M-14 and M-7
+
+
+# --- bad input -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args, message", [
+    ({"period": "next_year"}, "Unknown period “next_year”"),
+    ({"period": "custom", "from": "2026-13-01", "to": "2026-11-02"}, "“2026-13-01” is not a date"),
+    ({"period": "custom", "from": "2026-11-10", "to": "2026-11-02"},
+     "The last day (2026-11-02) is before the first day"),
+    ({"period": "custom", "from": "2020-01-01", "to": "2026-11-02"}, "at most 366 days"),
+    ({"period": "custom", "to": "2026-11-02"}, "Give the first day of the period"),
+    ({"office": "KANIM-A"}, "Unknown office"),
+])
+def test_bad_period_or_office_input_answers_400_with_a_clear_message(world, sign_in, english, args, message):
+    answer = sign_in(world.users["kanwil_supervisor"]).get("/ringkasan", query_string=args)
+    assert answer.status_code == 400
+    error = re.search(r'id="period-error">([^<]*)<', answer.text).group(1)
+    assert message in error.replace("&#34;", '"').replace("&#39;", "'")
+    assert text_of("kpi-received", answer.text) is not None        # the page is still there to correct
