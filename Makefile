@@ -34,7 +34,9 @@ stop:
 bench: setup
 	@eval "$$(scripts/dev.sh services apoa)"; \
 	$(BIN)/python bench/region_lookup.py; \
-	$(BIN)/python bench/submit.py
+	$(BIN)/python bench/submit.py; \
+	$(BIN)/python bench/maps.py; \
+	$(BIN)/python bench/summaries.py
 
 translations: setup
 	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o apoa/translations/messages.pot apoa templates

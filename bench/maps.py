@@ -1,0 +1,413 @@
+"""Benchmark: the officers' map at a million reports (issue 5).
+
+What is measured, in one run, against the benchmark's own database (`apoa_bench_maps` on the
+development PostgreSQL: created, migrated, regions imported, offices and officers made, and
+1,000,000 synthetic reports loaded with COPY on the first run; kept and reused later, see
+bench/_maps_data.py for how the reports are spread, clustered and made valid):
+
+* the map data endpoint `GET /peta/data.json?bbox=W,S,E,N&zoom=Z`, served by gunicorn and asked
+  over HTTP with a signed-in session (password, then a TOTP code, through the real pages) by two
+  officers: one of the Ditjen (sees every report) and one of a Kantor Imigrasi (KANIM-JAKSEL,
+  Jakarta Selatan and Timur). Views: the country (zoom 5, 95,-11,141,6), a province (zoom 8, Jawa
+  Barat 106,-7.9,108.9,-5.9) and the street (zoom 16, the box a 1280×800 window shows around the
+  densest 0.01° cell of the reports the officer may see). Each (officer, view) is asked --warmup
+  times untimed, then --requests times, interleaved round by round; p50/p95 latency as the client
+  sees it, the answer's bytes raw and gzipped (level 6). Then, in-process, the SQL each view sends
+  (captured from apoa.maps.clusters.map_data) with EXPLAIN (ANALYZE, BUFFERS);
+* the time until the map is drawn in Chromium: the officers' page /peta at the country view
+  (until `html[data-apoa-map=ready]`, then two animation frames, `performance.now()`), and beside
+  it the baseline, a folium MarkerCluster page holding every report (1,000,000 points; if that
+  cannot render within --baseline-timeout, 100,000 and the output says so) on the app's own
+  folium map with local assets, served over local HTTP. Median of cold loads; bytes received;
+* ratios: size = baseline page bytes / (our page's HTML + our biggest view's answer); draw time =
+  baseline / ours.
+
+Load on the machine is measured, not assumed: CPU used by other processes during the HTTP
+measurement, the load average, and whether a pytest process of anyone else was running.
+
+Run: .venv/bin/python bench/maps.py [--requests 60] [--browser-runs 5] ... (or `make bench`) with
+APOA_DATABASE_URL and APOA_REDIS_URL set (eval "$(scripts/dev.sh services apoa)"). Prints a table,
+then as its last line one JSON object with the figures, the targets and whether each was met.
+"""
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"   # git-ignored: the baseline pages (kept for later runs), screenshots
+sys.path.insert(0, str(ROOT))
+
+import submit  # noqa: E402 - the submission benchmark's database set-up, gunicorn runner, CPU accounting
+import _maps_browser as browser  # noqa: E402
+import _maps_data as data  # noqa: E402
+import _maps_http as web  # noqa: E402
+
+TARGETS = {"view_bytes": 200_000, "zoomed_out_p95_ms": 150, "street_p95_ms": 25, "size_ratio": 100,
+           "draw_ratio": 40}
+COUNTRY = {"name": "country", "zoom": 5, "bbox": (95, -11, 141, 6)}
+PROVINCE = {"name": "province", "zoom": 8, "bbox": (106, -7.9, 108.9, -5.9)}  # Jawa Barat (and Jakarta)
+STREET_ZOOM = 16
+USERS = {"ditjen": data.DITJEN_OFFICE, "kantor": data.KANTOR_OFFICE}
+GUNICORN = {"worker_class": "gthread", "workers": 2, "threads": 4}
+
+
+def log(message):
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reports", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--lookup-sample", type=int, default=100_000,
+                        help="points on which locate_many and the set-based lookup are compared (100000)")
+    parser.add_argument("--requests", type=int, default=60, help="timed requests per officer and view (60)")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed requests per officer and view first (5)")
+    parser.add_argument("--map-path", default="/peta", help="the officers' map page (/peta)")
+    parser.add_argument("--browser-runs", type=int, default=5, help="cold loads of /peta (5)")
+    parser.add_argument("--baseline-points", default="1000000,100000",
+                        help="folium MarkerCluster sizes to try, in order, until one renders (1000000,100000)")
+    parser.add_argument("--baseline-runs", type=int, default=3, help="cold loads of the baseline page (3)")
+    parser.add_argument("--baseline-timeout", type=int, default=120, help="seconds a baseline load may take (120)")
+    parser.add_argument("--skip-browser", action="store_true", help="measure the endpoint only")
+    parser.add_argument("--database", default="apoa_bench_maps")
+    args = parser.parse_args()
+    args.baseline_points = [int(p) for p in args.baseline_points.split(",") if p.strip()]
+    if args.requests < 50:
+        parser.error("--requests must be at least 50 (the p95 needs them)")
+    return args
+
+
+# --- load on the machine ---------------------------------------------------------------------
+
+class LoadSampler(threading.Thread):
+    """Every second: the 1-minute load average and whether anyone's pytest is running."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.samples, self.done = [], threading.Event()
+
+    def run(self):
+        while not self.done.wait(1.0):
+            self.samples.append((time.time(), os.getloadavg()[0], pytest_running()))
+
+    def between(self, start, end):
+        inside = [s for s in self.samples if start <= s[0] <= end]
+        if not inside:
+            return {"samples": 0}
+        return {"samples": len(inside), "loadavg_max": round(max(s[1] for s in inside), 2),
+                "pytest_seen": sum(1 for s in inside if s[2])}
+
+
+def pytest_running():
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes()
+        except OSError:
+            continue
+        if b"pytest" in text and int(cmdline.parent.name) != os.getpid():
+            return True
+    return False
+
+
+# --- the endpoint ----------------------------------------------------------------------------
+
+def views_for(conn, app):
+    """(user, view) → view, the street box around the densest spot the user may see."""
+    views = {}
+    for user, office in USERS.items():
+        offices = None if office == data.DITJEN_OFFICE else jurisdiction(app, office)
+        lon, lat, reports = web.densest_spot(conn, offices)
+        street = {"name": "street", "zoom": STREET_ZOOM, "bbox": web.viewport_bbox(lon, lat, STREET_ZOOM),
+                  "densest_cell_reports": reports}
+        for view in (COUNTRY, PROVINCE, street):
+            views[f"{user} {view['name']}"] = {**view, "user": user}
+    return views
+
+
+def jurisdiction(app, office_code):
+    """The office ids whose reports this office's officer sees (the product's own rule)."""
+    from apoa.auth.permissions import jurisdiction_office_ids
+    from apoa.auth.services import find_user_by_email
+    from apoa.extensions import db
+
+    with app.app_context():
+        ids = jurisdiction_office_ids(find_user_by_email(data.officer_email(office_code)))
+        db.session.remove()
+    return ids
+
+
+def measure_endpoint(args, app, server, conn, pg_pid, sampler):
+    """Sign both officers in, time every view, account the CPU; then each view in-process."""
+    clients = {user: web.sign_in(server.port, data.officer_email(office), data.BENCH_PASSWORD,
+                                 web.fresh_code(app, data.officer_email(office), data.totp_secret(office)))
+               for user, office in USERS.items()}
+    views = views_for(conn, app)
+    before = submit.cpu_snapshot(server.process.pid, pg_pid, submit.session_pids(conn))
+    start = time.time()
+    figures = web.measure_views(clients, views, args.requests, args.warmup)
+    end = time.time()
+    floor = web.request_floor(clients["ditjen"], args.requests)
+    after = submit.cpu_snapshot(server.process.pid, pg_pid, submit.session_pids(conn))
+    conn.rollback()
+    requests = sum(f["requests"] for f in figures.values()) + args.warmup * len(views)
+    per_request, cores_busy, other_cores = submit.cpu_per_request(before, after, requests, end - start)
+    load = {"cpu_ms_per_request": {k.replace("apoa_bench", args.database): v for k, v in per_request.items()},
+            "cores_busy": cores_busy, "other_cores": other_cores, **sampler.between(start, end)}
+    for key, view in views.items():
+        figures[key]["server"] = server_side(app, data.officer_email(USERS[view["user"]]), view)
+    return clients, figures, load, floor
+
+
+def server_side(app, email, view):
+    explained = web.explain_view(app, email, view)
+    if "error" in explained:
+        return explained
+    costliest = explained.pop("costliest") or {}
+    return {**explained, "costliest_execution_ms": costliest.get("execution_ms"),
+            "costliest_plan": costliest.get("plan"), "costliest_sql": costliest.get("sql")}
+
+
+# --- the browser -----------------------------------------------------------------------------
+
+def officer_page_available(client, path):
+    status, _headers, body = client.request("GET", path)
+    return status == 200 and b"officer-map" in body, status, len(body)
+
+
+def page_latency(client, path, count=20):
+    """p50 ms of GET /peta itself (the HTML, before any script or data): part of every draw."""
+    samples = []
+    for _ in range(count):
+        start = time.perf_counter()
+        client.request("GET", path)
+        samples.append((time.perf_counter() - start) * 1000)
+    return round(statistics.median(samples), 1)
+
+
+def measure_officer_page(args, server, client, chromium):
+    available, status, html_bytes = officer_page_available(client, args.map_path)
+    if not available:
+        return {"error": f"{args.map_path} is not there yet (GET answered {status})", "html_bytes": None}
+    html_ms = page_latency(client, args.map_path)
+    url = f"http://127.0.0.1:{server.port}{args.map_path}"
+    log(f"drawing {args.map_path} in Chromium ({args.browser_runs} cold loads)")
+    result = browser.median_of_runs(chromium, url, browser.OFFICER_MAP_READY, web.VIEWPORT, args.browser_runs,
+                                    cookies=client.cookies, timeout_s=60, log=log,
+                                    screenshot=OUT / "maps-officer-page.png")
+    return {**result, "html_bytes": html_bytes, "html_p50_ms": html_ms}
+
+
+def baseline_page(env, db_url, count, marker):
+    """The folium page of `count` points, made once per data set and kept in bench/out/."""
+    import folium
+
+    key = hashlib.sha256(marker.encode()).hexdigest()[:10]
+    out = OUT / f"maps-baseline-{count}-folium{folium.__version__}-{key}.html"
+    if out.exists():
+        log(f"baseline: reusing {out.relative_to(ROOT)}")
+        return out, None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    log(f"baseline: rendering a folium MarkerCluster of {count:,} points (a separate process)")
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "_maps_baseline.py"), db_url, str(count), str(out)],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"the baseline page could not be made:\n{done.stderr[-2000:]}")
+    return out, round(time.perf_counter() - start, 1)
+
+
+def measure_baseline(args, env, db_url, marker, chromium):
+    """The largest MarkerCluster page of --baseline-points that renders, and every attempt."""
+    attempts = []
+    for count in args.baseline_points:
+        path, build_s = baseline_page(env, db_url, count, marker)
+        with browser.StaticServer(path) as static:
+            log(f"drawing the baseline ({count:,} points, {path.stat().st_size:,} bytes) in Chromium")
+            result = browser.median_of_runs(chromium, static.url, browser.CLUSTER_ICONS, web.VIEWPORT,
+                                            args.baseline_runs, timeout_s=args.baseline_timeout, log=log,
+                                            screenshot=OUT / f"maps-baseline-{count}.png")
+        attempt = {"points": count, "html_bytes": path.stat().st_size, "build_s": build_s, **result}
+        attempts.append(attempt)
+        if "error" not in result:
+            return attempt, attempts
+    return None, attempts
+
+
+# --- the result ------------------------------------------------------------------------------
+
+def build_result(args, env, dataset, figures, floor, load, page, baseline, attempts):
+    zoomed_out = [f for f in figures.values() if f["view"] in ("country", "province")]
+    street = [f for f in figures.values() if f["view"] == "street"]
+    biggest = max(f["bytes"] for f in figures.values())
+    ours_bytes = (page.get("html_bytes") or 0) + biggest if page and "error" not in page else None
+    size_ratio = round(baseline["html_bytes"] / ours_bytes, 1) if baseline and ours_bytes else None
+    draw_ratio = (round(baseline["draw_ms"] / page["draw_ms"], 1)
+                  if baseline and page and "draw_ms" in page else None)
+    # For information: everything each page received (scripts, styles, outlines, data included).
+    transfer_ratio = (round(baseline["bytes"] / page["bytes"], 1)
+                      if baseline and page and "bytes" in page else None)
+    met = {"view_bytes": biggest <= TARGETS["view_bytes"],
+           "zoomed_out_p95_ms": max(f["p95_ms"] for f in zoomed_out) <= TARGETS["zoomed_out_p95_ms"],
+           "street_p95_ms": max(f["p95_ms"] for f in street) <= TARGETS["street_p95_ms"],
+           "size_ratio": size_ratio is not None and size_ratio >= TARGETS["size_ratio"],
+           "draw_ratio": draw_ratio is not None and draw_ratio >= TARGETS["draw_ratio"]}
+    slowest = max(figures, key=lambda k: figures[k]["p95_ms"])
+    return {"benchmark": "maps", "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "dataset": dataset, "views": figures, "request_floor": floor, "biggest_view_bytes": biggest,
+            "officer_page": page, "baseline": baseline, "baseline_attempts": attempts,
+            "baseline_points_note": None if not baseline or baseline["points"] == args.reports else
+            f"a MarkerCluster of {args.reports:,} points could not render; the baseline holds {baseline['points']:,}",
+            "ours_bytes_for_ratio": ours_bytes, "size_ratio": size_ratio, "draw_ratio": draw_ratio,
+            "transfer_ratio": transfer_ratio,
+            "slowest_view": slowest, "targets": TARGETS, "met": met, "load": load, "environment": env,
+            "gunicorn": GUNICORN}
+
+
+def print_report(f):
+    env, met = f["environment"], {k: "yes" if v else "NO" for k, v in f["met"].items()}
+    d = f["dataset"]
+    print(f"\nOfficers' map - {f['date']}, {env['cpus']} cpus, PostgreSQL {env['postgresql']}, PostGIS "
+          f"{env['postgis']}, {d['reports']:,} reports ({'reused' if d['reused'] else 'generated in this run'})")
+    if not d["reused"]:
+        print("data set made in this run: " + ", ".join(f"{k} {v} s" for k, v in d["phases_s"].items()))
+        lookup = d["lookup"]
+        print(f"region lookup on {lookup['points']:,} points: " + ", ".join(
+            f"{k} {v:,} points/s" for k, v in lookup["points_per_s"].items())
+            + f" ({lookup['disagreements']} disagreements); {lookup['used']} used for the rest"
+              f" ({lookup['rest_points_per_s']:,} points/s, {lookup['redrawn']:,} points redrawn off the sea)")
+    print(f"data: {d['reports']:,} reports in {d['kabupaten_with_reports']} kabupaten/kota,"
+          f" {d['reports_with_office']:,} in a Kantor's jurisdiction, states {d['states']}")
+    rows = [("officer, view", "zoom", "answer", "p50 ms", "p95 ms", "bytes", "gzip", "in-process ms (SQL, JSON)",
+             "target p95", "met")]
+    for key, v in f["views"].items():
+        target = TARGETS["street_p95_ms" if v["view"] == "street" else "zoomed_out_p95_ms"]
+        server = v.get("server") or {}
+        rows.append((key, str(v["zoom"]), f"{v['items']:,} {v['kind']}" + (" (truncated)" if v["truncated"] else ""),
+                     f"{v['p50_ms']:.1f}", f"{v['p95_ms']:.1f}", f"{v['bytes']:,}", f"{v['gzip_bytes']:,}",
+                     f"{server.get('map_data_ms', '-')} ({server.get('sql_ms', '-')}, {server.get('json_ms', '-')})",
+                     f"<= {target}", "yes" if v["p95_ms"] <= target else "NO"))
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+    floor = f["request_floor"]
+    print(f"floor: a signed-in request answered 400 before any report query (bad bbox): p50 {floor['p50_ms']} ms,"
+          f" p95 {floor['p95_ms']} ms")
+    print(f"biggest answer: {f['biggest_view_bytes']:,} bytes (target <= {TARGETS['view_bytes']:,}):"
+          f" {met['view_bytes']}")
+    page, base = f["officer_page"] or {}, f["baseline"]
+    ours = (f"{page['draw_ms']:.0f} ms (median of {len(page['draw_ms_runs'])}), {page['bytes']:,} bytes received,"
+            f" page HTML {page['html_bytes']:,} bytes (served in {page['html_p50_ms']} ms, p50)"
+            if "draw_ms" in page else page.get("error", "not measured"))
+    print(f"{'/peta drawn in Chromium':<32} {ours}")
+    if page.get("waterfall_first_run"):
+        heaviest = sorted(page["waterfall_first_run"], key=lambda e: -e["bytes"])[:6]
+        print("  what /peta loads (first run, until the network is idle; bytes, received at ms): " + ", ".join(
+            f"{e['path'][:60]} {e['bytes']:,} B @{e['end_ms']}" for e in heaviest))
+    if base:
+        print(f"{'baseline (folium MarkerCluster)':<32} {base['points']:,} points: {base['draw_ms']:.0f} ms (median of "
+              f"{len(base['draw_ms_runs'])}), HTML {base['html_bytes']:,} bytes, {base['bytes']:,} bytes received")
+    for attempt in f["baseline_attempts"]:
+        if "error" in attempt:
+            print(f"  baseline of {attempt['points']:,} points could not render: {attempt['error']}")
+    if f["baseline_points_note"]:
+        print(f"  NOTE: {f['baseline_points_note']}")
+    print(f"size ratio (baseline HTML / (our page HTML + biggest answer)): {f['size_ratio']} (>= "
+          f"{TARGETS['size_ratio']}): {met['size_ratio']};  draw-time ratio: {f['draw_ratio']} (>= "
+          f"{TARGETS['draw_ratio']}): {met['draw_ratio']};  for information, all bytes received by the baseline /"
+          f" by /peta: {f['transfer_ratio']}")
+    load = f["load"]
+    print(f"load during the endpoint measurement: other processes used {load['other_cores']} cores; load average up "
+          f"to {load.get('loadavg_max')}; someone's pytest running in {load.get('pytest_seen', 0)} of "
+          f"{load.get('samples', 0)} one-second samples")
+    for phase in ("officer_page", "baseline"):
+        if load.get(phase, {}).get("samples"):
+            p = load[phase]
+            print(f"load while drawing the {phase.replace('_', ' ')}: load average up to {p['loadavg_max']}; pytest "
+                  f"running in {p['pytest_seen']} of {p['samples']} one-second samples")
+    slow = f["views"][f["slowest_view"]].get("server") or {}
+    if slow.get("costliest_plan"):
+        print(f"slowest view: {f['slowest_view']}; its costliest statement, EXPLAIN (ANALYZE, BUFFERS):")
+        print("\n".join("    " + line for line in slow["costliest_plan"]))
+    print()
+
+
+# --- main ------------------------------------------------------------------------------------
+
+def environment(conn):
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT current_setting('server_version'), postgis_lib_version(),"
+                       " current_setting('shared_buffers'), current_setting('work_mem'), current_setting('jit')")
+        row = cursor.fetchone()
+    conn.rollback()
+    return {"cpus": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version(),
+            "postgresql": row[0].split()[0], "postgis": row[1], "shared_buffers": row[2], "work_mem": row[3],
+            "jit": row[4], "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]}
+
+
+def run(args, workdir, sampler):
+    import psycopg2
+
+    from apoa import create_app
+
+    db_url = submit.bench_url(os.environ["APOA_DATABASE_URL"], args.database)
+    log(f"preparing database {args.database}")
+    submit.ensure_database(db_url)
+    env_vars = submit.app_environ(db_url, os.environ["APOA_REDIS_URL"])
+    app = create_app(environ=env_vars)
+    dataset = data.ensure_reports(app, db_url, args.reports, args.seed, args.lookup_sample, log)
+    conn = psycopg2.connect(db_url)
+    env = environment(conn)
+    pg_pid = submit.postmaster_pid_of(db_url)
+    server = submit.Gunicorn(GUNICORN, env_vars, workdir)
+    page = baseline = None
+    attempts = []
+    try:
+        server.start()
+        log(f"measuring /peta/data.json: {args.warmup} + {args.requests} requests per officer and view")
+        clients, figures, load, floor = measure_endpoint(args, app, server, conn, pg_pid, sampler)
+        if not args.skip_browser:
+            with browser.Chromium() as chromium:
+                start = time.time()
+                page = measure_officer_page(args, server, clients["ditjen"], chromium)
+                load["officer_page"] = sampler.between(start, time.time())
+                start = time.time()
+                baseline, attempts = measure_baseline(args, env_vars, db_url, data.marker(args.reports, args.seed),
+                                                      chromium)
+                load["baseline"] = sampler.between(start, time.time())
+    finally:
+        server.stop()
+        conn.close()
+    return build_result(args, env, dataset, figures, floor, load, page, baseline, attempts)
+
+
+def main():
+    args = parse_args()
+    for name in ("APOA_DATABASE_URL", "APOA_REDIS_URL"):
+        if not os.environ.get(name):
+            sys.exit(f"maps: {name} is not set; first eval \"$(scripts/dev.sh services apoa)\"")
+    sampler = LoadSampler()
+    sampler.start()
+    workdir = tempfile.mkdtemp(prefix="apoa-bench-maps-")
+    try:
+        figures = run(args, workdir, sampler)
+    finally:
+        sampler.done.set()
+        shutil.rmtree(workdir, ignore_errors=True)
+    print_report(figures)
+    print(json.dumps(figures, separators=(",", ":"), default=str), flush=True)
+
+
+if __name__ == "__main__":
+    main()
