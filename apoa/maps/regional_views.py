@@ -11,6 +11,7 @@ from flask_login import current_user
 from wtforms import DateField, SelectChoice, SelectField
 from wtforms.validators import Optional
 
+from apoa.auth.guards import guard_staff_pages
 from apoa.errors import ApoaError, NotFound, UserValueError
 from apoa.forms import BaseForm
 from apoa.maps import regional
@@ -31,10 +32,7 @@ def actor():
     return user
 
 
-@bp.after_request
-def never_store(response):
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+guard_staff_pages(bp, sign_in=False)
 
 
 # --- the filters ---------------------------------------------------------------------------------

@@ -15,9 +15,9 @@ from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 
 from apoa.audit.services import record_independently
+from apoa.auth.guards import guard_staff_pages
 from apoa.auth.permissions import Permission, can
 from apoa.errors import NotAllowed, UserValueError
-from apoa.extensions import login_manager
 from apoa.reports import queries
 from apoa.reports.contact import reveal_contact
 from apoa.reports.duplicates import (DEFAULT_DAYS, DEFAULT_METRES, coordinates, corroborations,
@@ -33,17 +33,7 @@ bp = Blueprint("officer", __name__)
 log = logging.getLogger("apoa.reports")
 
 
-@bp.before_request
-def require_sign_in():
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    return None
-
-
-@bp.after_request
-def never_store(response):
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+guard_staff_pages(bp)
 
 
 def actor():

@@ -12,9 +12,9 @@ from flask_babel import gettext as _, to_user_timezone
 from flask_login import current_user
 
 from apoa.audit.services import record
+from apoa.auth.guards import guard_staff_pages
 from apoa.auth.permissions import Permission, can
 from apoa.errors import NotFound, UserValueError
-from apoa.extensions import login_manager
 from apoa.reports.officer_forms import QueueFilterForm
 from apoa.summaries import figures, monthly
 from apoa.summaries.exports import ExportFormat, ExportKind, allowed_kinds, audited_export
@@ -27,17 +27,7 @@ FILTER_FIELDS = ("state", "category", "kabupaten", "kecamatan", "received_from",
                  "overdue", "mine")
 
 
-@bp.before_request
-def require_sign_in():
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    return None
-
-
-@bp.after_request
-def never_store(response):
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+guard_staff_pages(bp)
 
 
 def actor():

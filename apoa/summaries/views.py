@@ -10,26 +10,16 @@ correct it. Every answer is `Cache-Control: private, no-store`.
 from flask import Blueprint, render_template, request
 from flask_login import current_user
 
+from apoa.auth.guards import guard_staff_pages
 from apoa.auth.permissions import Permission, can
 from apoa.errors import NotFound, UserValueError
-from apoa.extensions import login_manager
 from apoa.summaries import anomalies, charts, figures
 from apoa.summaries.periods import DEFAULT_PRESET, Preset, local_today, parse_period, preset_period
 
 bp = Blueprint("summaries", __name__)
 
 
-@bp.before_request
-def require_sign_in():
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    return None
-
-
-@bp.after_request
-def never_store(response):
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+guard_staff_pages(bp)
 
 
 def parse_office(raw):

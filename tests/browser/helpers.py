@@ -13,3 +13,25 @@ def wait_until(started, seconds):
     remaining = started + seconds - time.monotonic()
     if remaining > 0:
         time.sleep(remaining)
+
+
+def sign_in(phone, staff, path="/laporan", via_redirect=True):
+    """Sign `staff` in as a person would and end on `path`: open it and be sent to the sign-in
+    (or, for pages that answer 404 to strangers, open the sign-in with `next`), give email and
+    password, then the code the authenticator shows now."""
+    page = phone.page
+    if via_redirect:
+        phone.goto(path)
+        page.wait_for_url("**/masuk?next=*")
+    else:
+        phone.goto(f"/masuk?next={path}")
+    page.fill("#email", staff.email)
+    page.fill("#password", staff.password)
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
+    page.wait_for_url("**/masuk/kode")
+    page.fill("#code", staff.code())
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
+    assert page.url.endswith(path), (page.url, page.inner_text("main"))
+    assert page.inner_text("header .who").strip() == staff.name

@@ -6,22 +6,9 @@ import re
 
 import pytest
 
+from tests.browser.helpers import sign_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.no_db_transaction]
-
-
-def sign_in_to_dashboard(phone, staff):
-    page = phone.page
-    phone.goto("/ringkasan")
-    page.wait_for_url("**/masuk?next=*")
-    page.fill("#email", staff.email)
-    page.fill("#password", staff.password)
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
-    page.wait_for_url("**/masuk/kode")
-    page.fill("#code", staff.code())
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
-    assert "/ringkasan" in page.url, (page.url, page.inner_text("main"))
 
 
 def count_in(page, selector):
@@ -34,7 +21,7 @@ def test_a_regional_head_reads_the_dashboard_on_a_phone(live_report, live_staff,
     for _ in range(4):
         live_report()
     head = live_staff("regional_head", "Kepala Kantor Karawang")
-    sign_in_to_dashboard(phone, head)
+    sign_in(phone, head, "/ringkasan")
     page = phone.page
     try:
         received = count_in(page, "#kpi-received")

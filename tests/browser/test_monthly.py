@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.browser.test_dashboard import sign_in_to_dashboard
+from tests.browser.helpers import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.no_db_transaction]
 WIB = timezone(timedelta(hours=7))
@@ -14,7 +14,7 @@ WIB = timezone(timedelta(hours=7))
 def test_a_regional_head_reads_and_prints_the_monthly_report(live_report, live_staff, phone):
     for _ in range(3):
         live_report()
-    sign_in_to_dashboard(phone, live_staff("regional_head", "Kepala Kantor Karawang"))
+    sign_in(phone, live_staff("regional_head", "Kepala Kantor Karawang"), "/ringkasan")
     page = phone.page
     month = datetime.now(WIB).strftime("%Y-%m")
     try:

@@ -5,6 +5,7 @@ reads Selesai. Everything is done in the browser, as a person would: links, taps
 import pytest
 
 from apoa.reports.tracking import display
+from tests.browser.helpers import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.no_db_transaction]
 
@@ -13,24 +14,6 @@ STATE_TITLES = {"new": "Baru", "screening": "Penelaahan", "assigned": "Ditugaska
                 "in_field": "Pemeriksaan lapangan", "pending_approval": "Menunggu persetujuan",
                 "closed": "Ditutup"}
 FINDING = "Lokasi proyek diperiksa bersama pengawas; tidak ada orang asing yang bekerja di sana."
-
-
-def sign_in(phone, staff):
-    """Open the queue, get sent to the sign-in, give email and password, then the code the
-    authenticator shows now; the sign-in ends back on the queue."""
-    page = phone.page
-    phone.goto("/laporan")
-    page.wait_for_url("**/masuk?next=*")
-    page.fill("#email", staff.email)
-    page.fill("#password", staff.password)
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
-    page.wait_for_url("**/masuk/kode")
-    page.fill("#code", staff.code())
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
-    assert page.url.endswith("/laporan"), (page.url, page.inner_text("main"))
-    assert page.inner_text("header .who").strip() == staff.name
 
 
 def open_report_from_queue(phone, code, state):

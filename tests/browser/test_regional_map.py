@@ -3,27 +3,12 @@ the authenticator app, opens /peta/wilayah, sees Kabupaten Karawang coloured by 
 legend, zooms in to its kecamatan, and nothing on the page asked for anything but the app itself."""
 import pytest
 
-from tests.browser.helpers import KARAWANG
+from tests.browser.helpers import KARAWANG, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.no_db_transaction]
 
 REGIONAL_MAP = "/peta/wilayah"
 SUPPRESSED_GREY = "rgb(217, 221, 225)"   # band 0 in css/regional.css
-
-
-def sign_in_to(phone, staff, path):
-    """The sign-in page with `next`, email and password, then the authenticator's code."""
-    page = phone.page
-    phone.goto(f"/masuk?next={path}")
-    page.fill("#email", staff.email)
-    page.fill("#password", staff.password)
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
-    page.wait_for_url("**/masuk/kode")
-    page.fill("#code", staff.code())
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
-    assert page.url.endswith(path), (page.url, page.inner_text("main"))
 
 
 def area_fills(page):
@@ -39,7 +24,7 @@ def test_a_regional_head_reads_the_choropleth_offline(live_report, live_staff, p
     head = live_staff("regional_head", "Kepala Kantor Karawang")
     page = phone.page
     try:
-        sign_in_to(phone, head, REGIONAL_MAP)
+        sign_in(phone, head, REGIONAL_MAP, via_redirect=False)
         page.wait_for_selector("html[data-apoa-map=ready]")
 
         fills = area_fills(page)
