@@ -114,7 +114,7 @@ def describe(body):
     """What an answer holds: kind, cells or points, truncated."""
     data = json.loads(body)
     kind = data.get("kind")
-    items = data.get("cells") if "cells" in data else data.get("features", [])
+    items = data.get("cells") if "cells" in data else data.get("rows", [])
     summary = {"kind": kind, "items": len(items or []), "truncated": bool(data.get("truncated"))}
     if kind == "clusters" and items:
         summary["reports_in_cells"] = sum(c.get("count", 0) for c in items)
