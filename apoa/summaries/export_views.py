@@ -88,24 +88,13 @@ def download_name(kind, fmt):
 
 # --- the monthly report --------------------------------------------------------------------------
 
-def parse_office(raw):
-    """The office id asked for, None for the whole jurisdiction; UserValueError if not a number
-    (an office outside the jurisdiction is a 404, from figures.scope_for)."""
-    raw = (raw or "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit() or len(raw) > 9:
-        raise UserValueError(figures.UNKNOWN_OFFICE)
-    return int(raw)
-
-
 def load_monthly():
     """The monthly report asked for (`bulan=YYYY-MM`, `office=<id>`), for the signed-in user."""
     user = actor()
     if not can(user, Permission.view_aggregates):
         raise NotFound()
     month = monthly.parse_month(request.args.get("bulan"))
-    return monthly.monthly_report(user, month, parse_office(request.args.get("office")))
+    return monthly.monthly_report(user, month, figures.parse_office(request.args.get("office")))
 
 
 def monthly_args(report):

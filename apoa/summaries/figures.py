@@ -23,7 +23,7 @@ from sqlalchemy.orm import aliased
 
 from apoa.auth.models import User
 from apoa.auth.permissions import ALL_OFFICES, Permission, can, jurisdiction_office_ids
-from apoa.errors import NotFound
+from apoa.errors import NotFound, UserValueError
 from apoa.extensions import db
 from apoa.regions.models import Office, Region
 from apoa.reports.models import Category
@@ -242,6 +242,18 @@ class Summary:
 
 
 # --- building it -------------------------------------------------------------------------------------
+
+def parse_office(raw):
+    """The office id asked for (`office=` of the dashboard and the monthly report), None for the
+    whole jurisdiction; UserValueError if not a number (an office outside the jurisdiction is a
+    404, from scope_for)."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 9:
+        raise UserValueError(UNKNOWN_OFFICE)
+    return int(raw)
+
 
 def scope_for(user, office_id=None):
     """The offices a summary for `user` counts (narrowed to `office_id` and the offices below it),

@@ -22,16 +22,6 @@ bp = Blueprint("summaries", __name__)
 guard_staff_pages(bp)
 
 
-def parse_office(raw):
-    """The office id asked for, None for the whole jurisdiction; UserValueError if not a number."""
-    raw = (raw or "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit() or len(raw) > 9:
-        raise UserValueError(figures.UNKNOWN_OFFICE)
-    return int(raw)
-
-
 @bp.get("/ringkasan")
 def dashboard():
     user = current_user._get_current_object()
@@ -40,7 +30,7 @@ def dashboard():
     error = None
     try:
         period = parse_period(request.args)
-        office_id = parse_office(request.args.get("office"))
+        office_id = figures.parse_office(request.args.get("office"))
     except UserValueError as problem:
         error = problem.message
         period, office_id = preset_period(DEFAULT_PRESET, local_today()), None
