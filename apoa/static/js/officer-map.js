@@ -108,7 +108,7 @@
   // the CSSOM, which the CSP allows); "< 3" where the count is withheld.
   function clusterIcon(cell, states, labels) {
     var common = ApoaMaps.common;
-    var size = cell.count ? Math.round(28 + 8 * Math.log10(cell.count)) : 28;
+    var size = cell.count ? Math.round(28 + 8 * Math.log10(cell.count)) : 36;
     var ring = common.element("div", "cluster-ring");
     ring.style.width = ring.style.height = size + "px";
     ring.style.background = ringGradient(cell, states);
