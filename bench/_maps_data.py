@@ -19,6 +19,8 @@ The database is kept: a later run reuses it when it holds the same number of rep
 same generator version (a comment on the database says which), and says so.
 """
 import io
+import os
+import platform
 import time
 from datetime import datetime, timezone
 
@@ -426,3 +428,16 @@ def ensure_reports(app, db_url, count, seed, lookup_sample, log):
     summary = data_summary(conn)
     conn.close()
     return {"reused": False, "phases_s": phases.seconds, "lookup": lookup, **summary}
+
+
+def environment(conn):
+    """The machine and database settings a benchmark's figures depend on (shared by the 1M-report
+    benchmarks, maps.py and summaries.py)."""
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT current_setting('server_version'), postgis_lib_version(),"
+                       " current_setting('shared_buffers'), current_setting('work_mem'), current_setting('jit')")
+        row = cursor.fetchone()
+    conn.rollback()
+    return {"cpus": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version(),
+            "postgresql": row[0].split()[0], "postgis": row[1], "shared_buffers": row[2], "work_mem": row[3],
+            "jit": row[4], "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]}

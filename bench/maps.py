@@ -33,7 +33,6 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -345,17 +344,6 @@ def print_report(f):
 
 # --- main ------------------------------------------------------------------------------------
 
-def environment(conn):
-    with conn.cursor() as cursor:
-        cursor.execute("SELECT current_setting('server_version'), postgis_lib_version(),"
-                       " current_setting('shared_buffers'), current_setting('work_mem'), current_setting('jit')")
-        row = cursor.fetchone()
-    conn.rollback()
-    return {"cpus": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version(),
-            "postgresql": row[0].split()[0], "postgis": row[1], "shared_buffers": row[2], "work_mem": row[3],
-            "jit": row[4], "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]}
-
-
 def run(args, workdir, sampler):
     import psycopg2
 
@@ -368,7 +356,7 @@ def run(args, workdir, sampler):
     app = create_app(environ=env_vars)
     dataset = data.ensure_reports(app, db_url, args.reports, args.seed, args.lookup_sample, log)
     conn = psycopg2.connect(db_url)
-    env = environment(conn)
+    env = data.environment(conn)
     pg_pid = submit.postmaster_pid_of(db_url)
     server = submit.Gunicorn(GUNICORN, env_vars, workdir)
     page = baseline = None

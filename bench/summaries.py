@@ -420,19 +420,6 @@ def measure_csv(app, args):
 
 # --- report -------------------------------------------------------------------------------------------
 
-def environment(conn):
-    import platform
-
-    with conn.cursor() as cursor:
-        cursor.execute("SELECT current_setting('server_version'), postgis_lib_version(),"
-                       " current_setting('shared_buffers'), current_setting('work_mem'), current_setting('jit')")
-        row = cursor.fetchone()
-    conn.rollback()
-    return {"cpus": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version(),
-            "postgresql": row[0].split()[0], "postgis": row[1], "shared_buffers": row[2], "work_mem": row[3],
-            "jit": row[4], "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]}
-
-
 def build_result(env, dataset, histories, sizes, summaries, parts, writes, csv, seconds):
     worst_p95 = max(v["rollup_p95_ms"] for v in summaries.values())
     worst_ratio = min(v["ratio"] for v in summaries.values())
@@ -499,7 +486,7 @@ def main():
     conn = psycopg2.connect(db_url)
     histories = ensure_histories(conn, args.reports, args.seed)
     sizes = rollup_sizes(conn)
-    env = environment(conn)
+    env = data.environment(conn)
     conn.close()
     emails = ensure_heads(app)
     log(f"summaries: {args.warmup} + {args.runs} rollup runs and {args.raw_runs} raw runs per head and period")
