@@ -100,6 +100,14 @@ def database_url():
     drop_database(url)
 
 
+def pytest_sessionstart(session):
+    """Without the boundary files every test would fail on its own with the same error: say it once."""
+    missing = [name for name in STANDARD_FILES if not (REGIONS_DIR / name).is_file()]
+    if missing:
+        pytest.exit(f"the region boundaries are not in {REGIONS_DIR} (missing {', '.join(missing)}): "
+                    "clone beside shared/ or set APOA_REGIONS_DIR", returncode=1)
+
+
 @pytest.fixture(scope="session")
 def app(database_url, tmp_path_factory):
     """The application on the test database, schema from the migrations, real regions imported."""
