@@ -1,7 +1,8 @@
 """The map's rollup: report counts per grid cell, office, state and category, kept current by a
 trigger on report (migration 0006). It has no primary key and no ORM class: it is only ever read
 in aggregate, and written by the database itself."""
-from sqlalchemy import Column, Integer, String, UniqueConstraint
+from sqlalchemy import Column, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
 
 from apoa.extensions import db
 
@@ -15,4 +16,16 @@ report_grid = db.Table(
     Column("reports", Integer, nullable=False),
     UniqueConstraint("i", "j", "office_id", "state", "category_id", name="uq_report_grid_key",
                      postgresql_nulls_not_distinct=True),
+)
+
+# The hotspots of each office's jurisdiction, computed by the refresh job every few minutes
+# (apoa/maps/hotspots.py, migration 0009) so the map and the dashboard need not group the last
+# 30 days of reports on every page view. `cells`: [[i, j, reports, kec_id, kab_id], ...], busiest
+# first; `since`: the first day counted.
+hotspot_snapshot = db.Table(
+    "hotspot_snapshot",
+    Column("office_id", Integer, ForeignKey("office.id", ondelete="CASCADE"), primary_key=True),
+    Column("since", Date, nullable=False),
+    Column("computed_at", DateTime(timezone=True), nullable=False),
+    Column("cells", JSONB, nullable=False),
 )
