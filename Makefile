@@ -8,18 +8,21 @@ FLASK := $(BIN)/flask --app apoa
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test setup stop bench translations
+.PHONY: run test setup stop lint bench bench-smoke translations
 
+# Packages, the private (durable) PostgreSQL and Redis with their addresses in instance/.env, the
+# schema and the regions: afterwards every `flask --app apoa ...` of README works as written.
 setup:
 	@scripts/dev.sh setup
+	@scripts/dev.sh services apoa --durable >/dev/null
+	@$(FLASK) db upgrade
+	@$(FLASK) regions import --skip-unchanged
 
+# gunicorn in the foreground; the job worker, the scheduler and the mail sink in the background
+# (logs in instance/log). Ctrl-C stops them all; `make stop` also stops PostgreSQL and Redis.
 run: setup
-	@eval "$$(scripts/dev.sh services apoa)"; \
-	$(FLASK) db upgrade; \
-	$(FLASK) regions import --skip-unchanged; \
-	$(FLASK) demo seed; \
-	echo "[apoa] serving on http://$(HOST):$(PORT)"; \
-	exec $(FLASK) run --host $(HOST) --port $(PORT)
+	@$(FLASK) demo seed
+	@scripts/dev.sh serve $(HOST) $(PORT)
 
 # pytest's exit code 5 (no tests collected) is a failure here, never a silent pass.
 test: setup
@@ -28,9 +31,17 @@ test: setup
 	if [ $$status -eq 5 ]; then echo "[apoa] pytest collected no tests: failing" >&2; exit 1; fi; \
 	exit $$status
 
+# ruff with pyproject.toml's rules (line length 100; tests, bench and migrations 120).
+lint:
+	@scripts/dev.sh setup
+	@$(BIN)/ruff check .
+
+# Everything `make run` started: gunicorn, worker, scheduler, mail sink, PostgreSQL, Redis.
 stop:
 	@scripts/dev.sh stop
 
+# The full benchmarks, whose figures bench/RESULTS.md records (the 1M-report ones keep their
+# databases between runs; submit.py refuses a server without fsync/synchronous_commit).
 bench: setup
 	@eval "$$(scripts/dev.sh services apoa)"; \
 	$(BIN)/python bench/region_lookup.py; \
@@ -38,7 +49,12 @@ bench: setup
 	$(BIN)/python bench/maps.py; \
 	$(BIN)/python bench/summaries.py
 
+# Every benchmark at --scale smoke against a database of its own, made afresh (apoa_bench_smoke):
+# fails when a benchmark breaks, never because a target is missed at that scale.
+bench-smoke: setup
+	@eval "$$(scripts/dev.sh services apoa)"; $(BIN)/python bench/smoke.py
+
 translations: setup
 	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o apoa/translations/messages.pot apoa templates
-	$(BIN)/pybabel update --no-fuzzy-matching -i apoa/translations/messages.pot -d apoa/translations
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -i apoa/translations/messages.pot -d apoa/translations
 	$(BIN)/pybabel compile -d apoa/translations

@@ -7,7 +7,9 @@ import logging
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from apoa import jobs
 from apoa.config import PROJECT_ROOT, build_config
 from apoa.errors import register_error_handlers
 from apoa.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -24,6 +26,7 @@ def create_app(config=None, environ=None):
                 instance_path=settings["INSTANCE_DIR"])
     app.config.update(settings)
     configure_logging(app.config["LOG_LEVEL"])
+    register_proxy(app)
     register_extensions(app)
     register_request_transaction(app)
     register_security(app)
@@ -34,6 +37,17 @@ def create_app(config=None, environ=None):
     return app
 
 
+def register_proxy(app):
+    """Believe X-Forwarded-For/-Proto/-Host from exactly APOA_PROXY_HOPS proxies (nginx: 1).
+
+    Rate limits and logs then see the client's address instead of the proxy's. With 0 (the
+    default) nothing is believed, since anyone can send these headers to an app without a proxy.
+    """
+    hops = app.config["PROXY_HOPS"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
 def register_extensions(app):
     import apoa.models  # noqa: F401  (every table known to the metadata before anything asks)
 
@@ -42,6 +56,7 @@ def register_extensions(app):
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     register_limiter(app)
+    jobs.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
@@ -72,7 +87,8 @@ def register_limiter(app):
         app.config["RATELIMIT_STORAGE_URI"] = redis_url
     else:
         # Production refuses to start without Redis (config.py); development may use memory.
-        log.warning("APOA_REDIS_URL is not set: rate limits are kept in memory for this process only")
+        log.warning("APOA_REDIS_URL is not set: "
+                    "rate limits are kept in memory for this process only")
         app.config["RATELIMIT_STORAGE_URI"] = "memory://"
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     # Other endpoints stay open if Redis is down (logged); the report form checks the store itself
@@ -85,26 +101,31 @@ def register_blueprints(app):
     from apoa.admin.views import bp as admin_bp
     from apoa.auth.views import bp as auth_bp
     from apoa.core.views import bp as core_bp
+    from apoa.jobs.health import bp as health_bp
+    from apoa.jobs.views import bp as jobs_bp
     from apoa.maps.assets import bp as assets_bp
     from apoa.maps.regional_views import bp as regional_bp
     from apoa.maps.views import bp as maps_bp
+    from apoa.notifications.views import bp as notifications_bp
     from apoa.reports.public_views import bp as public_bp
     from apoa.reports.views import bp as officer_bp
     from apoa.summaries.export_views import bp as exports_bp
     from apoa.summaries.views import bp as summaries_bp
 
     for blueprint in (core_bp, auth_bp, public_bp, officer_bp, admin_bp, maps_bp, regional_bp,
-                      assets_bp, exports_bp, summaries_bp):
+                      assets_bp, exports_bp, summaries_bp, jobs_bp, health_bp, notifications_bp):
         app.register_blueprint(blueprint)
 
 
 def register_commands(app):
     from apoa.audit.cli import audit_cli
     from apoa.auth.cli import users_cli
+    from apoa.backup.cli import backup_cli
     from apoa.demo.cli import demo_cli
+    from apoa.jobs.cli import jobs_cli
     from apoa.regions.cli import offices_cli, regions_cli
 
-    for group in (regions_cli, offices_cli, users_cli, demo_cli, audit_cli):
+    for group in (regions_cli, offices_cli, users_cli, demo_cli, audit_cli, jobs_cli, backup_cli):
         app.cli.add_command(group)
 
 

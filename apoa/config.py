@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from dotenv import dotenv_values
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "production", "test")
 DEV_SECRET_KEY = "dev-only-not-secret"
@@ -42,6 +44,16 @@ SETTINGS = (
     Setting("APOA_REPORT_MAX_AGE_DAYS", "90"),
     Setting("APOA_MIN_FILL_SECONDS", "3"),
     Setting("APOA_RATELIMIT_ENABLED", "true"),
+    Setting("APOA_JOBS_QUEUE", None),
+    Setting("APOA_PROXY_HOPS", "0"),
+    Setting("APOA_BACKUP_KEY", None),
+    Setting("APOA_SMTP_HOST", ""),
+    Setting("APOA_SMTP_PORT", None),
+    Setting("APOA_SMTP_USER", ""),
+    Setting("APOA_SMTP_PASSWORD", ""),
+    Setting("APOA_SMTP_FROM", None),
+    Setting("APOA_SMTP_TLS", None),
+    Setting("APOA_BASE_URL", None),
 )
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -50,12 +62,31 @@ LOCALES = ("id", "en")
 
 def read_environment(environ=None):
     """Return {name: value} for every APOA_* setting, defaults filled in."""
-    environ = os.environ if environ is None else environ
+    environ = process_environment() if environ is None else environ
     return {s.name: environ.get(s.name) or s.default for s in SETTINGS}
 
 
+def process_environment():
+    """os.environ completed by the instance folder's `.env`, where `make` writes the addresses of
+    the private services it starts, so `flask --app apoa ...` finds them without any `eval`.
+
+    A variable that is set always wins over the file. Production never reads the file: its
+    settings come from the service's own environment file (deploy/), not from what a developer's
+    `make` left behind.
+    """
+    environ = dict(os.environ)
+    if environ.get("APOA_ENV") == "production":
+        return environ
+    instance = Path(environ.get("APOA_INSTANCE_DIR") or PROJECT_ROOT / "instance")
+    for name, value in dotenv_values(instance / ".env").items():
+        if name.startswith("APOA_") and value is not None:
+            environ.setdefault(name, value)
+    return environ
+
+
 def build_config(environ=None, overrides=None):
-    """Turn APOA_* variables (and test overrides) into a Flask config mapping, or raise ConfigError."""
+    """Turn APOA_* variables (and test overrides) into a Flask config mapping, or raise
+    ConfigError."""
     values = read_environment(environ)
     env = values["APOA_ENV"]
     if env not in ENVIRONMENTS:
@@ -73,7 +104,8 @@ def _require_production_settings(values):
         if setting.required_in_production and not values[setting.name]:
             raise ConfigError(f"{setting.name} must be set when APOA_ENV=production")
     if values["APOA_SECRET_KEY"] == DEV_SECRET_KEY or len(values["APOA_SECRET_KEY"]) < 32:
-        raise ConfigError("APOA_SECRET_KEY must be a random value of at least 32 characters in production")
+        raise ConfigError("APOA_SECRET_KEY must be a random value "
+                          "of at least 32 characters in production")
 
 
 def _flask_config(values, env):
@@ -93,12 +125,22 @@ def _flask_config(values, env):
         "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "apoa" / "translations"),
         "TILE_URL": values["APOA_TILE_URL"],
         "TILE_ATTRIBUTION": values["APOA_TILE_ATTRIBUTION"],
-        "MAX_CONTENT_LENGTH": _whole_number("APOA_MAX_UPLOAD_MB", values["APOA_MAX_UPLOAD_MB"], 1) * 1024 * 1024,
+        "MAX_CONTENT_LENGTH": (_whole_number("APOA_MAX_UPLOAD_MB", values["APOA_MAX_UPLOAD_MB"], 1)
+                               * 1024 * 1024),
         "CONTACT_KEYS": _contact_keys(values),
-        "REPORT_MAX_AGE_DAYS": _whole_number("APOA_REPORT_MAX_AGE_DAYS", values["APOA_REPORT_MAX_AGE_DAYS"], 1),
-        "MIN_FILL_SECONDS": _whole_number("APOA_MIN_FILL_SECONDS", values["APOA_MIN_FILL_SECONDS"], 0),
-        "RATELIMIT_ENABLED": _boolean("APOA_RATELIMIT_ENABLED", values["APOA_RATELIMIT_ENABLED"], production),
+        "BACKUP_KEY": _backup_key(values),
+        "REPORT_MAX_AGE_DAYS": _whole_number("APOA_REPORT_MAX_AGE_DAYS",
+                                             values["APOA_REPORT_MAX_AGE_DAYS"], 1),
+        "MIN_FILL_SECONDS": _whole_number("APOA_MIN_FILL_SECONDS",
+                                          values["APOA_MIN_FILL_SECONDS"], 0),
+        "RATELIMIT_ENABLED": _boolean("APOA_RATELIMIT_ENABLED", values["APOA_RATELIMIT_ENABLED"],
+                                      production),
+        "PROXY_HOPS": _whole_number("APOA_PROXY_HOPS", values["APOA_PROXY_HOPS"], 0),
         "UPLOAD_DIR": str(Path(values["APOA_INSTANCE_DIR"]) / "uploads"),
+        "JOBS_QUEUE": values["APOA_JOBS_QUEUE"] or default_jobs_queue(env),
+        # Seconds between a failed job's tries: each wait four times the one before.
+        "JOBS_RETRY_INTERVALS": (30, 120, 480, 1920),
+        **_mail_config(values, production),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
@@ -107,6 +149,42 @@ def _flask_config(values, env):
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "PREFERRED_URL_SCHEME": "https" if production else "http",
     }
+
+
+# How staff mail reaches the server (apoa/notifications/mail.py), with each mode's usual port.
+SMTP_TLS_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
+DEV_BASE_URL = "http://127.0.0.1:5000"
+
+
+def _mail_config(values, production):
+    """Staff e-mail. Without APOA_SMTP_HOST nothing is mailed (the bell still works). Production
+    talks TLS by default, and a mail server there needs a sender and the app's public address."""
+    host = values["APOA_SMTP_HOST"] or ""
+    tls = (values["APOA_SMTP_TLS"] or ("starttls" if production else "none")).lower()
+    if tls not in SMTP_TLS_PORTS:
+        raise ConfigError(f"APOA_SMTP_TLS must be one of {', '.join(SMTP_TLS_PORTS)}, not {tls!r}")
+    if production and host:
+        for name in ("APOA_SMTP_FROM", "APOA_BASE_URL"):
+            if not values[name]:
+                raise ConfigError(f"{name} must be set when APOA_SMTP_HOST is "
+                                  "(APOA_ENV=production)")
+    base_url = (values["APOA_BASE_URL"] or DEV_BASE_URL).rstrip("/")
+    if not base_url.startswith(("http://", "https://")):
+        raise ConfigError("APOA_BASE_URL must be the app's address, starting with https:// or http://")
+    port = values["APOA_SMTP_PORT"]
+    port = _whole_number("APOA_SMTP_PORT", port, 1) if port else SMTP_TLS_PORTS[tls]
+    if port > 65535:
+        raise ConfigError("APOA_SMTP_PORT must be at most 65535")
+    return {"SMTP_HOST": host, "SMTP_PORT": port, "SMTP_TLS": tls,
+            "SMTP_USER": values["APOA_SMTP_USER"] or "",
+            "SMTP_PASSWORD": values["APOA_SMTP_PASSWORD"] or "",
+            "SMTP_FROM": values["APOA_SMTP_FROM"] or "APOA <apoa@localhost>", "BASE_URL": base_url}
+
+
+def default_jobs_queue(env):
+    """The job queue's name: a test run gets its own (by process id), so two runs sharing one
+    Redis never take each other's jobs; the test harness gives its worker the same name."""
+    return f"apoa-test-{os.getpid()}" if env == "test" else "apoa"
 
 
 def with_driver(url):
@@ -124,12 +202,23 @@ def _contact_keys(values):
     """
     raw = values["APOA_CONTACT_KEYS"]
     if not raw:
-        digest = hashlib.sha256(("contact:" + (values["APOA_SECRET_KEY"] or DEV_SECRET_KEY)).encode()).digest()
+        digest = hashlib.sha256(
+            ("contact:" + (values["APOA_SECRET_KEY"] or DEV_SECRET_KEY)).encode()).digest()
         return [base64.urlsafe_b64encode(digest).decode()]
     keys = [key.strip() for key in raw.split(",") if key.strip()]
     if not keys or not all(_is_fernet_key(key) for key in keys):
-        raise ConfigError("APOA_CONTACT_KEYS must be comma-separated Fernet keys (32 bytes, url-safe base64)")
+        raise ConfigError("APOA_CONTACT_KEYS must be comma-separated Fernet keys (32 bytes, "
+                          "url-safe base64)")
     return keys
+
+
+def _backup_key(values):
+    """The key backups are encrypted with (apoa/backup/encryption.py), or None: only the backup
+    commands need it, and refuse to run without it. The value never appears in a message."""
+    key = (values["APOA_BACKUP_KEY"] or "").strip()
+    if key and not _is_fernet_key(key):
+        raise ConfigError("APOA_BACKUP_KEY must be a Fernet key (32 bytes, url-safe base64)")
+    return key or None
 
 
 def _is_fernet_key(key):

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set-up shared by `make run` and `make test`: system packages, venv, private services.
+# Set-up shared by `make run` and `make test`: system packages, venv, private services, and what
+# `make run` serves (gunicorn, the job worker and scheduler, a local mail sink).
 # Every step is idempotent and quick when there is nothing to do.
 set -euo pipefail
 
@@ -9,6 +10,12 @@ VENV=${APOA_VENV:-$ROOT/.venv}
 PG_BIN=/usr/lib/postgresql/15/bin
 PG_PORT_FILE="$INSTANCE/pg/port"
 REDIS_PORT_FILE="$INSTANCE/redis/port"
+SMTP_PORT_FILE="$INSTANCE/smtp/port"
+RUN_DIR="$INSTANCE/run"   # pid files of what `make run` starts
+LOG_DIR="$INSTANCE/log"
+# The cluster keeps every commit: a report whose receipt was shown survives a crash of PostgreSQL
+# or of the machine. Test databases trade this for speed per database (tests/conftest.py).
+PG_DURABLE="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
 # libpango*/libharfbuzz-subset0: WeasyPrint renders the monthly report's PDF with them.
 DEB_PACKAGES="postgresql-15 postgresql-15-postgis-3 redis-server chromium nodejs npm libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core"
 
@@ -113,8 +120,34 @@ start_postgres() {
   pg_run mkdir -p "$sock"
   if ! pg_run "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
     log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+    local options="-p $PG_PORT -k $sock -c listen_addresses=127.0.0.1 -c max_connections=200"
     pg_run "$PG_BIN/pg_ctl" -D "$data" -l "$INSTANCE/pg/postgres.log" -w -t 60 start \
-      -o "-p $PG_PORT -k $sock -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=512MB -c fsync=off -c synchronous_commit=off" >/dev/null
+      -o "$options -c shared_buffers=512MB $PG_DURABLE" >/dev/null
+  fi
+}
+
+pg_psql() {
+  local dbname=$1; shift
+  "$PG_BIN/psql" -h 127.0.0.1 -p "$(cat "$PG_PORT_FILE")" -U postgres -Atq "$@" "$dbname"
+}
+
+postgres_is_durable() {
+  local query="SELECT concat_ws(',', current_setting('fsync'), current_setting('synchronous_commit'),
+    current_setting('full_page_writes'))"
+  [ "$(pg_psql "$1" -c "$query")" = "on,on,on" ]
+}
+
+# A cluster started by an earlier version of this script runs with fsync=off: restart it with the
+# durable settings (this ends the sessions open on it), and undo a per-database speed setting.
+make_postgres_durable() {
+  local dbname=$1
+  postgres_is_durable "$dbname" && return 0
+  log "PostgreSQL is not durable (fsync, synchronous_commit, full_page_writes): restarting it"
+  pg_psql "$dbname" -c "ALTER DATABASE \"$dbname\" RESET synchronous_commit"
+  stop_postgres
+  start_postgres
+  if ! postgres_is_durable "$dbname"; then
+    log "PostgreSQL is still not durable: see $INSTANCE/pg/data/postgresql*.conf"; exit 1
   fi
 }
 
@@ -156,23 +189,113 @@ stop_redis() {
   our_redis_running && redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
 }
 
-# Prints `export` lines for the services in use, so the Makefile can `eval` them.
+# Prints `export` lines for the services in use, so the Makefile can `eval` them, and writes the
+# same addresses to instance/.env, which the app reads for variables that are not set (so
+# `flask --app apoa ...` works in any shell). `--durable`: also restart a cluster found running
+# with fsync off (`make setup`/`make run`; a test run leaves the cluster as it finds it).
 services() {
-  local dbname=$1
+  local dbname=$1 durable=${2:-} addresses=()
   if [ -z "${APOA_DATABASE_URL:-}" ]; then
     start_postgres
     ensure_database "$dbname"
-    echo "export APOA_DATABASE_URL=postgresql://postgres@127.0.0.1:$PG_PORT/$dbname"
+    if [ "$durable" = --durable ]; then make_postgres_durable "$dbname"; fi
+    addresses+=("APOA_DATABASE_URL=postgresql://postgres@127.0.0.1:$PG_PORT/$dbname")
   fi
   if [ -z "${APOA_REDIS_URL:-}" ]; then
     start_redis
-    echo "export APOA_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0"
+    addresses+=("APOA_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0")
   fi
+  for line in "${addresses[@]}"; do echo "export $line"; done
+  write_env_file "${addresses[@]}" "APOA_SMTP_HOST=127.0.0.1" \
+    "APOA_SMTP_PORT=$(instance_port "$SMTP_PORT_FILE" 2525)"
+}
+
+write_env_file() {
+  local file="$INSTANCE/.env"
+  mkdir -p "$INSTANCE"
+  {
+    echo "# Written by scripts/dev.sh: the private services of this checkout (the mail sink is the"
+    echo "# one \`make run\` starts). Variables set in the environment win over these."
+    printf '%s\n' "$@"
+  } > "$file.tmp"
+  mv "$file.tmp" "$file"
+}
+
+# --- what `make run` serves ---------------------------------------------------------------------
+
+# The pid file names a live process of ours (not a number the system has since given to another).
+running() {
+  local pid
+  pid=$(cat "$RUN_DIR/$1.pid" 2>/dev/null) || return 1
+  kill -0 "$pid" 2>/dev/null && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -qF -- "$VENV/bin/"
+}
+
+# NAME COMMAND...: in a session of its own, so Ctrl-C on the terminal reaches gunicorn only and
+# this script stops the rest by pid file; output to instance/log/NAME.log.
+start_background() {
+  local name=$1; shift
+  if running "$name"; then log "$name is already running"; return 0; fi
+  log "starting $name (log: $LOG_DIR/$name.log)"
+  setsid bash -c 'echo $$ > "$0"; exec "$@"' "$RUN_DIR/$name.pid" "$@" \
+    >> "$LOG_DIR/$name.log" 2>&1 < /dev/null &
+  for _ in $(seq 50); do [ -s "$RUN_DIR/$name.pid" ] && break; sleep 0.1; done
+}
+
+stop_background() {
+  local name=$1 pid
+  running "$name" || { rm -f "$RUN_DIR/$name.pid"; return 0; }
+  pid=$(cat "$RUN_DIR/$name.pid")
+  log "stopping $name (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  # gunicorn lets running requests finish (graceful_timeout 20 s), the worker its current job.
+  for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && { kill -KILL "$pid" 2>/dev/null || true; }
+  rm -f "$RUN_DIR/$name.pid"
+}
+
+stop_app() {
+  for name in gunicorn scheduler worker sink; do stop_background "$name"; done
+}
+
+# A helper that failed at start (a missing setting, Redis refused) should not go unnoticed beside
+# gunicorn's log: say so on the terminal.
+report_early_exits() {
+  sleep 8
+  for name in sink worker scheduler; do
+    running "$name" || log "$name has stopped: see $LOG_DIR/$name.log"
+  done
+}
+
+# gunicorn in the foreground (its log on the terminal); the worker, the scheduler and the mail
+# sink in the background. Ctrl-C or gunicorn's end stops those too; PostgreSQL and Redis keep
+# running for the next `make run` or `make test` (`make stop` ends everything).
+serve() {
+  local host=$1 port=$2
+  mkdir -p "$RUN_DIR" "$LOG_DIR" "$INSTANCE/mail"
+  if running gunicorn; then
+    log "already serving (gunicorn pid $(cat "$RUN_DIR/gunicorn.pid")): make stop first"; exit 1
+  fi
+  # Mail of `make run` goes to the local sink, never to a real server: the demo users are fictional.
+  while read -r name; do unset "$name"; done < <(compgen -e | grep '^APOA_SMTP_' || true)
+  export APOA_SMTP_HOST=127.0.0.1 APOA_SMTP_PORT
+  APOA_SMTP_PORT=$(instance_port "$SMTP_PORT_FILE" 2525)
+  trap 'kill "${WATCHER:-}" 2>/dev/null || true; stop_app' EXIT
+  trap 'exit 130' INT TERM
+  start_background sink "$VENV/bin/python" -m apoa.notifications.sink --host 127.0.0.1 \
+    --port "$APOA_SMTP_PORT" --maildir "$INSTANCE/mail"
+  start_background worker "$VENV/bin/flask" --app apoa jobs worker
+  start_background scheduler "$VENV/bin/flask" --app apoa jobs scheduler
+  report_early_exits & WATCHER=$!
+  log "serving on http://$host:$port (gunicorn); mail lands in $INSTANCE/mail"
+  log "Ctrl-C stops gunicorn, worker, scheduler and mail sink; \`make stop\` also PostgreSQL, Redis"
+  "$VENV/bin/gunicorn" -c "$ROOT/deploy/gunicorn.conf.py" --bind "$host:$port" \
+    --pid "$RUN_DIR/gunicorn.pid" apoa.wsgi:app
 }
 
 case "${1:-}" in
   setup) install_debs; install_python; install_assets; compile_translations ;;
-  services) services "${2:-apoa}" ;;
-  stop) stop_postgres; stop_redis ;;
-  *) echo "usage: $0 setup | services DBNAME | stop" >&2; exit 2 ;;
+  services) services "${2:-apoa}" "${3:-}" ;;
+  serve) serve "${2:-127.0.0.1}" "${3:-5000}" ;;
+  stop) stop_app; stop_postgres; stop_redis ;;
+  *) echo "usage: $0 setup | services DBNAME [--durable] | serve HOST PORT | stop" >&2; exit 2 ;;
 esac

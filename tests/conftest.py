@@ -25,6 +25,11 @@ from apoa.regions.cli import STANDARD_FILES
 
 from tests.factories import Factories
 
+# The job queue's fixtures (job_worker, jobs_app, ...): tests/jobs/worker.py; the fixed clock
+# (`clock`, the `date_sensitive` marker, --today): tests/clock.py; the local SMTP server
+# (smtp_sink, mail_to_sink): tests/notifications/mailsink.py.
+pytest_plugins = ["tests.jobs.worker", "tests.clock", "tests.notifications.mailsink"]
+
 REGIONS_DIR = Path(os.environ.get("APOA_REGIONS_DIR") or Path(__file__).resolve().parents[2] / "shared/data/regions")
 TEST_PASSWORD = "correct-horse-battery"
 # Rate-limit keys of this run only: each test resets the limits, and a reset must not wipe the
@@ -49,11 +54,16 @@ def _admin_engine(url):
 
 
 def recreate_database(url):
-    """Drop and create the database named by `url`, connecting to the server's `postgres` database."""
+    """Drop and create the database named by `url`, connecting to the server's `postgres` database.
+
+    The cluster is durable (scripts/dev.sh); a test database, dropped at the end of the run, does
+    not wait for its commits to reach the disk.
+    """
     admin = _admin_engine(url)
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+        conn.execute(text(f'ALTER DATABASE "{url.database}" SET synchronous_commit = off'))
     admin.dispose()
 
 
