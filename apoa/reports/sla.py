@@ -1,5 +1,6 @@
 """Due times: how long each step may take, counted in working days (Monday to Friday)."""
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from apoa.reports.states import State
 
@@ -14,14 +15,20 @@ WORKING_DAYS = {
 }
 
 
+# Weekdays are those of the office's calendar, not UTC's: Friday 06:30 in Jakarta is still
+# Thursday in UTC, and one working day after it is Monday, not Saturday. Jakarta keeps no summer
+# time, so a day there is always 24 hours.
+WORKING_CALENDAR = ZoneInfo("Asia/Jakarta")
+
+
 def add_working_days(start, days):
-    """`start` moved forward by `days` working days, keeping the time of day."""
-    moment = start
+    """`start` (an aware datetime) moved forward by `days` working days, keeping the time of day."""
+    moment = start.astimezone(WORKING_CALENDAR)
     while days > 0:
         moment += timedelta(days=1)
         if moment.weekday() < 5:
             days -= 1
-    return moment
+    return moment.astimezone(start.tzinfo)
 
 
 def due_at(state, start):

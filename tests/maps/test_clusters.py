@@ -10,7 +10,7 @@ import pytest
 
 from apoa.maps.clusters import MAX_ZOOM, cell_size
 from apoa.reports.tracking import display
-from tests.reports.test_workflow import World
+from tests.factories import World
 
 KARAWANG_BARAT = (107.30, -6.30)
 KARAWANG_TIMUR = (107.31, -6.31)
@@ -117,16 +117,17 @@ def test_filters_narrow_the_cells(world, make, officer):
         assert [c["states"] for c in answer.json["cells"]] == [{"screening": 1}]
 
 
-def test_date_and_region_filters_count_from_the_reports_even_zoomed_out(world, make, officer):
-    from datetime import datetime, timedelta, timezone
+@pytest.mark.date_sensitive
+def test_date_and_region_filters_count_from_the_reports_even_zoomed_out(world, make, officer, clock):
+    from datetime import timedelta
 
-    make.report(point=KARAWANG_BARAT, created_at=datetime.now(timezone.utc) - timedelta(days=20))
-    make.report(point=KARAWANG_BARAT)
-    since = (datetime.now(timezone.utc) - timedelta(days=2)).date().isoformat()
-    answer = get_map(officer, zoom=5, received_from=since)
-    assert [c["count"] for c in answer.json["cells"]] == [1]
+    since = clock.today - timedelta(days=2)       # received from its local midnight on
+    for at in (clock.now, clock.at(since), clock.at(since) - timedelta(seconds=1)):
+        make.report(point=KARAWANG_BARAT, created_at=at)
+    answer = get_map(officer, zoom=5, received_from=since.isoformat())
+    assert [c["count"] for c in answer.json["cells"]] == [2]
     kabupaten = world.make.region("32.15").id
-    assert [c["count"] for c in get_map(officer, zoom=5, kabupaten=kabupaten).json["cells"]] == [2]
+    assert [c["count"] for c in get_map(officer, zoom=5, kabupaten=kabupaten).json["cells"]] == [3]
 
 
 def test_an_unknown_category_is_a_400_naming_the_filter(world, make, officer, english):

@@ -13,7 +13,7 @@ from apoa.extensions import db
 from apoa.maps.clusters import GRID_ZOOM, cell_size
 from apoa.reports import workflow
 from apoa.reports.models import Category, Report
-from tests.reports.test_workflow import World
+from tests.factories import World
 
 MIGRATION = Path(__file__).resolve().parents[2] / "migrations/versions/20261123_0006_report_grid.py"
 PLACES = [(107.30, -6.30), (107.31, -6.31), (107.45, -6.20), (107.15, -6.30), (107.05, -6.05),

@@ -2,12 +2,12 @@
 its base map, the heat layer's data and the hotspot list."""
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
 from apoa.maps import hotspots as hotspot_module
-from tests.reports.test_workflow import World
+from tests.factories import World
 
 KARAWANG_BARAT = (107.30, -6.30)
 TELUKJAMBE = (107.27, -6.33)
@@ -95,22 +95,25 @@ def test_outlines_answer_bad_input_in_json(client):
 
 # --- heat map and hotspots -----------------------------------------------------------------------
 
-def test_the_heat_layer_counts_only_the_last_30_days(world, make, sign_in):
-    old = datetime.now(timezone.utc) - timedelta(days=45)
-    make.report(point=KARAWANG_BARAT)
-    make.report(point=KARAWANG_BARAT, created_at=old)
+@pytest.mark.date_sensitive
+def test_the_heat_layer_counts_only_the_last_30_days(world, make, sign_in, clock):
+    first = clock.at(clock.today - timedelta(days=29))      # local midnight 29 days before today
+    for at in (clock.now, first, first - timedelta(seconds=1), clock.now - timedelta(days=45)):
+        make.report(point=KARAWANG_BARAT, created_at=at)
     officer = sign_in(world.actors["officer"])
     heat = officer.get("/peta/data.json", query_string={"bbox": "107,-6.5,107.5,-6", "zoom": 16, "layer": "heat"})
-    assert heat.json["kind"] == "clusters" and [c["count"] for c in heat.json["cells"]] == [1]
+    assert heat.json["kind"] == "clusters" and [c["count"] for c in heat.json["cells"]] == [2]
     everything = officer.get("/peta/data.json", query_string={"bbox": "107,-6.5,107.5,-6", "zoom": 10})
-    assert sum(c["count"] for c in everything.json["cells"]) == 2
+    assert sum(c["count"] for c in everything.json["cells"]) == 4
 
 
-def test_hotspots_are_the_busiest_cells_named_and_linked(world, make, harness):
-    for _ in range(3):
-        make.report(point=KARAWANG_BARAT)
+@pytest.mark.date_sensitive
+def test_hotspots_are_the_busiest_cells_named_and_linked(world, make, harness, clock):
+    first = clock.at(clock.today - timedelta(days=29))      # the 30 days start at local midnight
+    for at in (clock.now, clock.now, first):
+        make.report(point=KARAWANG_BARAT, created_at=at)
     make.report(point=TELUKJAMBE)
-    make.report(point=KARAWANG_BARAT, created_at=datetime.now(timezone.utc) - timedelta(days=40))
+    make.report(point=KARAWANG_BARAT, created_at=first - timedelta(seconds=1))
     make.report(point=BEKASI)  # another office's
     with harness.test_request_context():
         spots = hotspot_module.hotspots(world.actors["officer"])

@@ -12,7 +12,7 @@ from apoa.extensions import db
 from apoa.reports.duplicates import box_degrees, candidates_query, corroborations, nearby_candidates
 from apoa.reports.states import State
 from tests.conftest import AuthActions
-from tests.reports.test_workflow import World
+from tests.factories import World
 
 HERE = (107.30, -6.30)  # Karawang Barat: KANIM-A
 

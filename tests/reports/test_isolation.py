@@ -20,8 +20,7 @@ from apoa.reports.contact import Contact, encrypt_contact
 from apoa.reports.models import Report, ReportEvent
 from apoa.reports.states import State
 from tests.conftest import TEST_PASSWORD, AuthActions, app_environ, drop_database, recreate_database
-from tests.factories import Factories
-from tests.reports.test_workflow import World
+from tests.factories import Factories, World
 
 REASON = "Pelapor perlu dihubungi untuk menunjukkan lokasi."
 PHONE = "+62 812 3456 7890"

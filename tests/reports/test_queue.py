@@ -9,7 +9,7 @@ from sqlalchemy import event
 from apoa.extensions import db
 from apoa.reports import queries
 from apoa.reports.tracking import display
-from tests.reports.test_workflow import World
+from tests.factories import World
 
 KARAWANG_BARAT = (107.30, -6.30)
 KARAWANG_TIMUR = (107.31, -6.31)

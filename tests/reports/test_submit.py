@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 
 from apoa import create_app
 from apoa.extensions import db, limiter
-from apoa.reports.models import Attachment, Report, ReportEvent
+from apoa.reports.models import Attachment, Report
 from apoa.reports.tracking import normalise
+from tests.clock import working_days_later
 from tests.conftest import app_environ
 from tests.reports.helpers import form_data, jpeg_bytes, local_time, stamp
 
@@ -80,11 +81,20 @@ def test_a_valid_report_is_stored_with_its_regions_and_office(client, make):
     assert [e.action for e in report.events] == ["submit"]
 
 
-def test_observed_time_is_read_in_the_browsers_time_zone(client):
+def submitted(answer):
+    return db.session.scalar(select(Report).where(Report.tracking_code == answer.headers["Location"][-14:]))
+
+
+def test_observed_time_is_read_in_the_browsers_time_zone(client, clock):
     answer = submit(client, observed_at=local_time(-timedelta(hours=1)), utc_offset="540")  # WIT
-    report = db.session.scalar(select(Report).where(Report.tracking_code == answer.headers["Location"][-14:]))
-    hours_ago = (db.session.scalar(select(func.now())) - report.observed_at).total_seconds() / 3600
-    assert 2.9 < hours_ago < 3.1  # 1 h ago in WIB is 3 h ago for a phone in WIT
+    assert submitted(answer).observed_at == clock.now - timedelta(hours=3)  # 1 h ago in WIB, 3 h in WIT
+
+
+@pytest.mark.date_sensitive
+def test_a_report_is_received_now_and_due_one_working_day_later(client, clock):
+    report = submitted(submit(client))
+    assert report.created_at == clock.now
+    assert report.due_at == working_days_later(clock, 1)
 
 
 def test_the_receipt_shows_a_valid_code_and_a_qr_code(client):
@@ -106,7 +116,8 @@ def test_a_retried_submission_makes_one_report(client):
     second = client.post("/lapor", data=data)
     assert first.status_code == second.status_code == 303
     assert first.headers["Location"] == second.headers["Location"]
-    assert db.session.scalar(select(func.count()).where(Report.submission_key == uuid.UUID(data["submission_key"]))) == 1
+    assert db.session.scalar(select(func.count())
+                             .where(Report.submission_key == uuid.UUID(data["submission_key"]))) == 1
 
 
 def test_contact_details_are_stored_encrypted(client):
@@ -248,18 +259,7 @@ def test_submissions_fail_closed_when_redis_is_down(app_without_redis):
     assert "sementara tidak tersedia" in answer.text
 
 
-def test_a_resident_can_register_and_sign_in(client):
-    answer = client.post("/daftar", data={"name": "Sari", "email": "sari@example.com",
-                                          "password": "rahasia-panjang", "confirm": "rahasia-panjang"})
-    assert answer.status_code == 302
-    assert "Sari" in client.get("/laporan-saya").text
-
-
-def test_registration_refuses_a_taken_email(client, make):
-    make.user(role="resident", email="dipakai@example.com")
-    answer = client.post("/daftar", data={"name": "X", "email": "dipakai@example.com",
-                                          "password": "rahasia-panjang", "confirm": "rahasia-panjang"})
-    assert answer.status_code == 400
+# Registration: tests/test_registration.py.
 
 
 def test_with_rate_limits_switched_off_submissions_still_work(database_url, tmp_path, app):

@@ -1,7 +1,7 @@
 """The workflow over its whole table × every kind of actor: each allowed pair works, every other
 pair is refused and changes nothing. The expectations are written out here, independently of
 apoa.auth.permissions, so a wrong rule there fails these tests."""
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -12,6 +12,8 @@ from apoa.extensions import db
 from apoa.reports.models import ReportEvent
 from apoa.reports.states import State
 from apoa.reports.workflow import Action, Finding, InvalidTransition, apply
+from tests.clock import working_days_later
+from tests.factories import World
 
 # Who may take each action (on a report of their own office, or of an office below theirs).
 ALLOWED_ACTORS = {
@@ -42,54 +44,6 @@ TABLE = {
 }
 ACTORS = ("officer", "assignee", "supervisor", "decider", "kanwil_supervisor", "foreign_officer",
           "foreign_supervisor", "regional_head", "admin", "resident")
-
-
-class World:
-    """Two Kantor Imigrasi under one Kanwil, and a third under another, with their staff."""
-
-    def __init__(self, make):
-        self.make = make
-        kanwil = make.office(kind="kanwil", code="KANWIL-A")
-        self.office = make.office(parent=kanwil, code="KANIM-A", regions=["32.15"])
-        self.other_office = make.office(parent=kanwil, code="KANIM-B", regions=["32.16"])
-        foreign = make.office(code="KANIM-X", regions=["61.04"])
-        self.actors = {
-            "officer": make.user("officer", self.office),
-            "assignee": make.user("officer", self.office),
-            "supervisor": make.user("supervisor", self.office),
-            "decider": make.user("supervisor", self.office),
-            "kanwil_supervisor": make.user("supervisor", kanwil),
-            "foreign_officer": make.user("officer", foreign),
-            "foreign_supervisor": make.user("supervisor", foreign),
-            "regional_head": make.user("regional_head", kanwil),
-            "admin": make.user("admin"),
-            "resident": make.user("resident"),
-        }
-
-    def report_in(self, state):
-        """A report of KANIM-A in `state`, with the history that state implies."""
-        fields = {}
-        if state in (State.assigned, State.in_field, State.pending_approval):
-            fields["assignee_id"] = self.actors["assignee"].id
-        if state in (State.pending_approval, State.closed):
-            fields["outcome"] = "not_found"
-        report = self.make.report(point=(107.30, -6.30), state=state.value, **fields)
-        if state in (State.pending_approval, State.closed):
-            db.session.add(ReportEvent(report_id=report.id, action="record_finding", from_state="in_field",
-                                       to_state="pending_approval", actor_id=self.actors["decider"].id))
-            db.session.flush()
-        return report
-
-    def params(self, action):
-        return {
-            Action.mark_duplicate: lambda: {"original": self.make.report(point=(107.31, -6.31))},
-            Action.transfer: lambda: {"office": self.other_office, "reason": "Lokasi masuk wilayah kantor B."},
-            Action.assign: lambda: {"assignee": self.actors["assignee"]},
-            Action.dismiss: lambda: {"reason": "Tidak ada orang asing di alamat itu."},
-            Action.record_finding: lambda: {"finding": Finding(outcome="not_found", notes="Rumah kosong.")},
-            Action.send_back: lambda: {"note": "Periksa lagi pada malam hari."},
-            Action.reopen: lambda: {"reason": "Ada laporan baru di lokasi sama."},
-        }.get(action, dict)()
 
 
 @pytest.fixture
@@ -180,13 +134,32 @@ def test_a_duplicate_links_to_the_root_original(world):
     assert second_copy.duplicate_of_id == original.id
 
 
-def test_due_times_follow_the_state(world):
+@pytest.mark.date_sensitive
+def test_due_times_count_working_days_in_jakarta(world, clock):
+    """Each state's allowance from the moment it is entered: 1 working day to screen, 3 for the
+    assignment and the field check, 2 for the approval (expectations by hand: tests/clock.py)."""
+    one, two, three = (working_days_later(clock, days) for days in (1, 2, 3))
+    report = world.report_in(State.new)
+    due = {}
+    for action, actor, params in [(Action.screen, "officer", {}),
+                                  (Action.assign, "supervisor", {"assignee": world.actors["assignee"]}),
+                                  (Action.start_field_check, "assignee", {}),
+                                  (Action.record_finding, "assignee", world.params(Action.record_finding)),
+                                  (Action.approve, "supervisor", {})]:
+        apply(report, action, world.actors[actor], **params)
+        due[report.state] = report.due_at
+    assert due == {"screening": one, "assigned": three, "in_field": three, "pending_approval": two,
+                   "closed": None}
+
+
+def test_a_due_time_typed_at_assignment_is_kept(world, clock):
     report = world.report_in(State.screening)
-    due = datetime.now(timezone.utc) + timedelta(days=5)
+    due = clock.now + timedelta(days=5)
     apply(report, Action.assign, world.actors["supervisor"], assignee=world.actors["assignee"], due=due)
     assert report.due_at == due
-    apply(report, Action.start_field_check, world.actors["assignee"])
-    assert report.due_at > datetime.now(timezone.utc) + timedelta(days=2)
+    with pytest.raises(UserValueError):
+        apply(world.report_in(State.screening), Action.assign, world.actors["supervisor"],
+              assignee=world.actors["assignee"], due=clock.now)
 
 
 def test_the_database_refuses_a_closed_report_without_outcome(world):

@@ -1,8 +1,9 @@
 """A small world of reports with known histories, for figures computed by hand.
 
 Two Kantor Imigrasi under KANWIL-A (KANIM-A: Karawang 32.15, KANIM-B: Bekasi 32.16) and KANIM-X
-under another Kanwil (Ketapang 61.04). Times are local (WIB) around M, the Monday of this week;
-the period looked at is the two weeks before it, [M-14, M), compared with [M-28, M-14).
+under another Kanwil (Ketapang 61.04). Times are local (WIB) around M, the Monday of the week of
+`today` (the `clock` fixture's: "now" decides what is open and overdue, so it is never the real
+date); the period looked at is the two weeks before it, [M-14, M), compared with [M-28, M-14).
 
     report  office  created        history (hours after creation)                       now
     r1      A       M-14 09:00     screen 3h, assign 4h (due 60h), field 45h,            closed, violation_found
@@ -42,15 +43,6 @@ BEKASI = (107.15, -6.30)
 KETAPANG = (110.46, -1.67)
 
 
-def local_today():
-    return datetime.now(WIB).date()
-
-
-def this_monday():
-    today = local_today()
-    return today - timedelta(days=today.weekday())
-
-
 def at(day, hour, minute=0):
     """A local (WIB) day and time as an aware UTC datetime."""
     return datetime.combine(day, time(hour, minute), WIB).astimezone(timezone.utc)
@@ -77,8 +69,9 @@ def with_history(make, point, created, steps, category="other", channel="web", *
 
 
 class Scenario:
-    def __init__(self, make):
+    def __init__(self, make, today):
         self.make = make
+        self.today = today
         self.kanwil = make.office(kind="kanwil", code="KANWIL-A")
         self.office_a = make.office(parent=self.kanwil, code="KANIM-A", regions=["32.15"])
         self.office_b = make.office(parent=self.kanwil, code="KANIM-B", regions=["32.16"])
@@ -93,7 +86,7 @@ class Scenario:
             "admin": make.user("admin"),
             "resident": make.user("resident"),
         }
-        self.monday = this_monday()
+        self.monday = today - timedelta(days=today.weekday())
         self.reports = self._reports()
 
     def day(self, offset):
@@ -101,7 +94,7 @@ class Scenario:
 
     @property
     def period(self):
-        from apoa.summaries.periods import Period
+        from apoa.periods import Period
 
         return Period(self.day(-14), self.monday)
 
@@ -139,7 +132,7 @@ class Scenario:
                 ("approve", "pending_approval", "closed", at(d(-12), 9), None),
             ], category="overstay", state="closed", outcome="not_found"),
             "r5": with_history(make, KARAWANG, at(d(-25), 9), [], category="overstay", channel="android",
-                               due_at=at(local_today() + timedelta(days=30), 9)),
+                               due_at=at(self.today + timedelta(days=30), 9)),
             "r6": with_history(make, BEKASI, at(d(-11), 11), []),
             "r7": with_history(make, KETAPANG, at(d(-10), 9), []),
         }

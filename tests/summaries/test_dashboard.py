@@ -11,8 +11,8 @@ from tests.summaries.scenario import Scenario
 
 
 @pytest.fixture
-def world(make):
-    return Scenario(make)
+def world(make, clock):
+    return Scenario(make, clock.today)
 
 
 def period_args(world):
@@ -77,6 +77,7 @@ def test_anonymous_users_are_sent_to_sign_in(world, client):
 
 # --- what each sees -----------------------------------------------------------------------------------
 
+@pytest.mark.date_sensitive
 def test_the_kanwil_supervisor_sees_the_hand_computed_figures(world, sign_in, english):
     answer = sign_in(world.users["kanwil_supervisor"]).get("/ringkasan", query_string=period_args(world))
     assert answer.status_code == 200
@@ -93,6 +94,7 @@ def test_the_kanwil_supervisor_sees_the_hand_computed_figures(world, sign_in, en
     assert body_rows(html, "workload") == {"Budi Petugas": ["1", "1"]}
 
 
+@pytest.mark.date_sensitive
 def test_a_regional_head_sees_aggregates_with_small_counts_suppressed(world, sign_in):
     html = sign_in(world.users["regional_head"]).get("/ringkasan", query_string=period_args(world)).text
     assert text_of("kpi-received", html) == "4"
@@ -118,6 +120,7 @@ def test_narrowing_to_an_office_of_the_jurisdiction(world, sign_in):
     assert client.get("/ringkasan", query_string={"office": world.office_x.id}).status_code == 404
 
 
+@pytest.mark.date_sensitive
 def test_the_charts_are_described_and_carry_their_data(world, sign_in):
     html = sign_in(world.users["kanwil_supervisor"]).get("/ringkasan", query_string=period_args(world)).text
     for chart in ("chart-outcome", "chart-trend", "chart-kabupaten", "chart-category", "chart-channel"):
@@ -128,6 +131,55 @@ def test_the_charts_are_described_and_carry_their_data(world, sign_in):
         assert "<details" in figure and "<table" in figure
     weeks = list(body_rows(html, "chart-trend-data").values())
     assert len(weeks) == 12 and weeks[-2] == ["4", "3"] and weeks[-1] == ["0", "0"]   # weeks M-14 and M-7
+
+
+# --- the periods offered, on the clock's calendar ------------------------------------------------------
+
+# By hand, for each instant of tests/clock.py: the first and last day each preset covers (local days;
+# "month-end" and "leap-day" are days on which UTC's calendar still shows the day before).
+PRESET_DAYS = {
+    "wednesday": {"this_week": ("2026-11-16", "2026-11-18"), "last_7_days": ("2026-11-12", "2026-11-18"),
+                  "last_30_days": ("2026-10-20", "2026-11-18"), "this_month": ("2026-11-01", "2026-11-18"),
+                  "last_month": ("2026-10-01", "2026-10-31")},
+    "friday-1655": {"this_week": ("2026-11-16", "2026-11-20"), "last_7_days": ("2026-11-14", "2026-11-20"),
+                    "last_30_days": ("2026-10-22", "2026-11-20"), "this_month": ("2026-11-01", "2026-11-20"),
+                    "last_month": ("2026-10-01", "2026-10-31")},
+    "month-end": {"this_week": ("2027-04-26", "2027-04-30"), "last_7_days": ("2027-04-24", "2027-04-30"),
+                  "last_30_days": ("2027-04-01", "2027-04-30"), "this_month": ("2027-04-01", "2027-04-30"),
+                  "last_month": ("2027-03-01", "2027-03-31")},
+    "dec-31": {"this_week": ("2026-12-28", "2026-12-31"), "last_7_days": ("2026-12-25", "2026-12-31"),
+               "last_30_days": ("2026-12-02", "2026-12-31"), "this_month": ("2026-12-01", "2026-12-31"),
+               "last_month": ("2026-11-01", "2026-11-30")},
+    "leap-day": {"this_week": ("2028-02-28", "2028-02-29"), "last_7_days": ("2028-02-23", "2028-02-29"),
+                 "last_30_days": ("2028-01-31", "2028-02-29"), "this_month": ("2028-02-01", "2028-02-29"),
+                 "last_month": ("2028-01-01", "2028-01-31")},
+}
+# "This month so far" is compared with the same days of the month before, never beyond its end.
+THIS_MONTH_COMPARED_WITH = {
+    "wednesday": "Oct 1, 2026 – Oct 18, 2026", "friday-1655": "Oct 1, 2026 – Oct 20, 2026",
+    "month-end": "Mar 1, 2027 – Mar 30, 2027", "dec-31": "Nov 1, 2026 – Nov 30, 2026",
+    "leap-day": "Jan 1, 2028 – Jan 29, 2028",
+}
+
+
+def shown_days(html):
+    """The first and last day the period chooser shows for the period on the page."""
+    return tuple(re.search(rf'id="{name}" name="{name}"[^>]*value="([^"]*)"', html).group(1) for name in ("from", "to"))
+
+
+@pytest.mark.date_sensitive
+def test_each_preset_covers_the_local_days_of_the_clock(make, sign_in, clock):
+    client = sign_in(make.user("supervisor"))
+    shown = {preset: shown_days(client.get("/ringkasan", query_string={"period": preset}).text)
+             for preset in PRESET_DAYS[clock.name]}
+    assert shown == PRESET_DAYS[clock.name]
+    assert shown_days(client.get("/ringkasan").text) == PRESET_DAYS[clock.name]["last_30_days"]  # the default
+
+
+@pytest.mark.date_sensitive
+def test_this_month_is_compared_with_the_same_days_of_the_month_before(make, sign_in, english, clock):
+    html = sign_in(make.user("supervisor")).get("/ringkasan", query_string={"period": "this_month"}).text
+    assert f"(compared with {THIS_MONTH_COMPARED_WITH[clock.name]})" in html
 
 
 # --- bad input -------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import csv
 import io
 import json
 import zipfile
-from datetime import date
+from datetime import date, timedelta
 
 import openpyxl
 import pytest
@@ -17,7 +17,7 @@ from apoa.reports.contact import Contact, encrypt_contact
 from apoa.reports.queries import QueueFilters
 from apoa.reports.tracking import display
 from apoa.summaries import exports, streaming
-from tests.reports.test_workflow import World
+from tests.factories import World
 
 KARAWANG_BARAT = (107.30, -6.30)
 KARAWANG_TIMUR = (107.31, -6.31)
@@ -143,7 +143,8 @@ def test_no_format_carries_the_reporter(world, make, officer, fmt):
     secrets = (SITI.name, SITI.phone, SITI.email, reporter.name, reporter.email, report.contact.decode())
     assert [secret for secret in secrets if secret.encode() in content] == []
     header, _rows = parse(answer, fmt)
-    assert not any(word in str(name).lower() for name in header for word in ("contact", "reporter", "kontak", "pelapor"))
+    assert not any(word in str(name).lower()
+                   for name in header for word in ("contact", "reporter", "kontak", "pelapor"))
 
 
 def readable_bytes(data, fmt):
@@ -156,9 +157,11 @@ def readable_bytes(data, fmt):
 
 # --- every format parses back with the same data ---------------------------------------------------
 
-def test_csv_xlsx_and_geojson_hold_the_same_row(world, make, officer, english):
+@pytest.mark.date_sensitive
+def test_csv_xlsx_and_geojson_hold_the_same_row(world, make, officer, english, clock):
     report = make.report(point=KARAWANG_BARAT, category_code="illegal_work", people_count=4,
-                         nationality_guess="CN", address_text="Jl. Industri No. 5")
+                         nationality_guess="CN", address_text="Jl. Industri No. 5",
+                         observed_at=clock.now - timedelta(hours=3), due_at=clock.now + timedelta(hours=1))
     by_format = {fmt: parse(officer.get(f"/ekspor/laporan.{fmt}"), fmt) for fmt in FORMATS}
     header, [row] = by_format["csv"]
     assert header[:3] == ["Tracking code", "Status", "Outcome"]
@@ -168,6 +171,10 @@ def test_csv_xlsx_and_geojson_hold_the_same_row(world, make, officer, english):
     assert as_csv["Nationality"] == "China" and as_csv["People"] == "4"
     assert as_csv["Regency/City code"] == "32.15" and as_csv["Regency/City"] == "Kabupaten Karawang"
     assert as_csv["Address or landmark"] == "Jl. Industri No. 5"
+    local = clock.local   # times as a Jakarta wall clock shows them
+    assert (as_csv["Observed at"], as_csv["Received at"], as_csv["Due"], as_csv["Overdue"]) == (
+        f"{local - timedelta(hours=3):%Y-%m-%d %H:%M:%S}", f"{local:%Y-%m-%d %H:%M:%S}",
+        f"{local + timedelta(hours=1):%Y-%m-%d %H:%M:%S}", "No")
     assert (float(as_csv["Longitude"]), float(as_csv["Latitude"])) == KARAWANG_BARAT
     xlsx_header, [xlsx_row] = by_format["xlsx"]
     as_xlsx = dict(zip(xlsx_header, xlsx_row))
@@ -186,10 +193,12 @@ def test_a_description_that_looks_like_a_formula_stays_text(world, make, officer
     assert sheet.cell(row=2, column=6).data_type == "s"
 
 
-def test_the_download_is_an_attachment_that_is_not_cached(world, officer):
+@pytest.mark.date_sensitive
+def test_the_download_is_an_attachment_that_is_not_cached(world, officer, clock):
     answer = officer.get("/ekspor/laporan.xlsx")
-    assert answer.headers["Content-Disposition"].startswith('attachment; filename="apoa-laporan-')
-    assert answer.headers["Content-Disposition"].endswith('.xlsx"')
+    # named by the time on a Jakarta wall clock: at 00:30 WIB on 29 February, UTC's is still the 28th
+    stamp = clock.local.strftime("%Y%m%d-%H%M")
+    assert answer.headers["Content-Disposition"] == f'attachment; filename="apoa-laporan-{stamp}.xlsx"'
     assert answer.headers["Cache-Control"] == "private, no-store"
     assert answer.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -10,15 +10,20 @@ from apoa.errors import NotFound
 from apoa.reports.states import Outcome, State
 from apoa.summaries import anomalies
 from apoa.summaries.figures import Count, Duration, summary
-from apoa.summaries.periods import Period
+from apoa.periods import Period
 from apoa.summaries.rollups import RAW, median_hours, spans
 
 from tests.summaries.scenario import BEKASI, Scenario, at, category_id
 
 
+# The scenario stands around the clock's week: each test using it runs at every instant of
+# tests/clock.py (a week that ends a year, one with 29 February, ...).
+pytestmark = pytest.mark.date_sensitive
+
+
 @pytest.fixture
-def world(make):
-    return Scenario(make)
+def world(make, clock):
+    return Scenario(make, clock.today)
 
 
 def counts(rows):

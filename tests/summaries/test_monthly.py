@@ -2,8 +2,9 @@
 always the aggregate view (also when a supervisor prints it), the map's colour bands, month parsing,
 the printable page, the PDF's text, and who may open it.
 
-The month M is the calendar month two months before today (local time), so the test never depends
-on the date it runs and M is always complete. Hand-computed for KANWIL-A (Karawang + Bekasi):
+The month M is the calendar month two months before the `clock` fixture's today (local time), so
+M is always complete; the tests of the figures run at every instant of tests/clock.py (M a
+February of 28 days, a November, ...). Hand-computed for KANWIL-A (Karawang + Bekasi):
 
     report  where     created       history                                          counts in
     r1      Karawang  M+1d 09:00    screen +2h, dismiss +3h, approve +24h (unfounded)  M: received, screened, closed
@@ -35,7 +36,7 @@ from apoa.reports.states import Outcome
 from apoa.summaries import monthly
 from apoa.summaries.figures import Count
 from apoa.summaries.monthly import BAND_FILLS, FEW_FILL, NO_REPORTS_FILL, count_bands, parse_month
-from apoa.summaries.periods import add_months
+from apoa.periods import add_months
 
 from tests.summaries.scenario import BEKASI, KARAWANG, KARAWANG_2, KETAPANG, with_history
 
@@ -47,12 +48,14 @@ def at(day, hour=9):
 
 
 class Month:
-    """The world of the module docstring."""
+    """The world of the module docstring, two months before `today`."""
 
-    def __init__(self, make):
+    def __init__(self, make, today):
         self.kanwil = make.office(kind="kanwil", code="KANWIL-A", name="Kantor Wilayah Jawa Barat Uji")
-        self.office_a = make.office(parent=self.kanwil, code="KANIM-A", regions=["32.15"], name="Kantor Imigrasi Karawang Uji")
-        self.office_b = make.office(parent=self.kanwil, code="KANIM-B", regions=["32.16"], name="Kantor Imigrasi Bekasi Uji")
+        self.office_a = make.office(parent=self.kanwil, code="KANIM-A", regions=["32.15"],
+                                    name="Kantor Imigrasi Karawang Uji")
+        self.office_b = make.office(parent=self.kanwil, code="KANIM-B", regions=["32.16"],
+                                    name="Kantor Imigrasi Bekasi Uji")
         self.office_x = make.office(code="KANIM-X", regions=["61.04"], name="Kantor Imigrasi Ketapang Uji")
         self.users = {
             "officer": make.user("officer", self.office_a),
@@ -63,7 +66,6 @@ class Month:
             "admin": make.user("admin"),
             "resident": make.user("resident"),
         }
-        today = datetime.now(WIB).date()
         self.first = add_months(today.replace(day=1), -2)
         self.value = self.first.strftime("%Y-%m")
         self._reports(make)
@@ -96,8 +98,8 @@ class Month:
 
 
 @pytest.fixture
-def world(make):
-    return Month(make)
+def world(make, clock):
+    return Month(make, clock.today)
 
 
 def report_for(world, role, office=None):
@@ -111,6 +113,7 @@ def rows(summary_rows):
 
 # --- the figures -----------------------------------------------------------------------------------
 
+@pytest.mark.date_sensitive
 def test_the_month_of_a_kanwil_as_hand_computed(world, english):
     s = report_for(world, "regional_head").summary
     assert s.suppressed and s.scope_label == "Kantor Wilayah Jawa Barat Uji"
@@ -140,6 +143,7 @@ def test_a_supervisor_prints_the_same_aggregate_view_as_a_regional_head(world):
     assert rows(supervisor.by_category) == rows(head.by_category)
 
 
+@pytest.mark.date_sensitive
 def test_the_month_of_one_office(world):
     s = report_for(world, "kanwil_supervisor", office=world.office_a.id).summary
     assert s.scope_label == "Kantor Imigrasi Karawang Uji"
@@ -147,6 +151,7 @@ def test_the_month_of_one_office(world):
     assert list(rows(s.by_kabupaten)) == ["Kabupaten Karawang"]
 
 
+@pytest.mark.date_sensitive
 def test_the_map_fills_each_kabupaten_by_its_band(world, make):
     svg = str(report_for(world, "regional_head").map)
     fills = {name: fill for fill, name in re.findall(r'fill="(#[0-9a-f]{6})"[^>]*><title>([^<:]+):', svg)}
@@ -182,6 +187,25 @@ def test_parse_month():
     for bad in ("2026-13", "2026-1", "10-2026", "2026-10-01", "oktober", "2026-12", "1999-12"):
         with pytest.raises(UserValueError):
             parse_month(bad, today)
+
+
+# By hand, for each instant of tests/clock.py: the month shown by default (the one before), the
+# instant's own month (still running), and the next one (not begun: refused).
+MONTHS = {"wednesday": ("2026-10", "2026-11", "2026-12"), "friday-1655": ("2026-10", "2026-11", "2026-12"),
+          "month-end": ("2027-03", "2027-04", "2027-05"), "dec-31": ("2026-11", "2026-12", "2027-01"),
+          "leap-day": ("2028-01", "2028-02", "2028-03")}
+
+
+@pytest.mark.date_sensitive
+def test_last_month_by_default_this_month_so_far_and_no_later(world, sign_in, english, clock):
+    last, this, next_ = MONTHS[clock.name]
+    client = sign_in(world.users["regional_head"])
+    by_default = client.get("/ringkasan/bulanan").text
+    assert f'href="/ringkasan/bulanan.pdf?bulan={last}"' in by_default
+    assert "the month is not over" not in by_default
+    assert "the month is not over" in client.get("/ringkasan/bulanan", query_string={"bulan": this}).text
+    later = client.get("/ringkasan/bulanan", query_string={"bulan": next_})
+    assert later.status_code == 400 and "has not begun yet" in later.text
 
 
 @pytest.mark.parametrize("args", [{"bulan": "2026-13"}, {"bulan": "bulan lalu"}, {"office": "abc"}])

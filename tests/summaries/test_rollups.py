@@ -31,7 +31,7 @@ from apoa.reports.states import ActionTaken, Outcome, State
 from apoa.summaries import models as summary_models
 from apoa.summaries.models import (DURATION_EDGES_HOURS, FLOW_MEASURES, summary_due, summary_flow, summary_open,
                                    summary_report)
-from tests.reports.test_workflow import World
+from tests.factories import World
 
 MIGRATION = Path(__file__).resolve().parents[2] / "migrations/versions/20261123_0007_summary_rollups.py"
 JAKARTA = ZoneInfo("Asia/Jakarta")
