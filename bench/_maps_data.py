@@ -28,9 +28,9 @@ import numpy as np
 import psycopg2
 
 import _maps_rows as report_rows
+from _common import BENCH_PASSWORD, durability, officer_email
 
 GENERATOR_VERSION = 1
-BENCH_PASSWORD = "apoa-bench-maps-2026"
 MARKER = "apoa bench maps: {count} reports, seed {seed}, generator {version}"
 
 # (code, name, kind, parent code, kabupaten/kota codes): the demo's offices and a few more, so
@@ -85,10 +85,6 @@ def all_offices():
     from apoa.demo.seed import OFFICES
 
     return tuple(OFFICES) + EXTRA_OFFICES
-
-
-def officer_email(office_code):
-    return f"petugas.{office_code.lower()}@bench.apoa.id"
 
 
 def totp_secret(office_code):
@@ -440,4 +436,5 @@ def environment(conn):
     conn.rollback()
     return {"cpus": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version(),
             "postgresql": row[0].split()[0], "postgis": row[1], "shared_buffers": row[2], "work_mem": row[3],
-            "jit": row[4], "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]}
+            "jit": row[4], "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+            "durability": durability(conn)}

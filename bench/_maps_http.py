@@ -10,6 +10,8 @@ import statistics
 import time
 import urllib.parse
 
+from _common import percentile
+
 SECOND_STEP = "/masuk/kode"
 # A desktop browser window: the street view's box is what it shows at that zoom.
 VIEWPORT = {"width": 1280, "height": 800}
@@ -161,11 +163,6 @@ def request_floor(client, count):
             raise RuntimeError(f"a bad bbox answered {status}, not 400")
     ordered = sorted(samples)
     return {"requests": count, "p50_ms": round(percentile(ordered, 50), 2), "p95_ms": round(percentile(ordered, 95), 2)}
-
-
-def percentile(ordered, q):
-    """Nearest-rank percentile of a sorted list."""
-    return ordered[max(0, -(-q * len(ordered) // 100) - 1)]
 
 
 # --- where the time goes: the view's SQL, explained ------------------------------------------

@@ -25,13 +25,14 @@ bench/_maps_data.py for how the reports are spread, clustered and made valid):
 Load on the machine is measured, not assumed: CPU used by other processes during the HTTP
 measurement, the load average, and whether a pytest process of anyone else was running.
 
-Run: .venv/bin/python bench/maps.py [--requests 60] [--browser-runs 5] ... (or `make bench`) with
-APOA_DATABASE_URL and APOA_REDIS_URL set (eval "$(scripts/dev.sh services apoa)"). Prints a table,
-then as its last line one JSON object with the figures, the targets and whether each was met.
+Run: .venv/bin/python bench/maps.py [--scale full|smoke] [--requests 60] [--browser-runs 5] ... (or
+`make bench`) with APOA_DATABASE_URL and APOA_REDIS_URL set (eval "$(scripts/dev.sh services apoa)").
+`--scale smoke` (make bench-smoke): 3,000 reports in apoa_bench_smoke, a few requests per view, one
+load of each page. Prints a table, then as its last line one JSON object with the figures, the
+targets and whether each was met; exits non-zero when /peta or every baseline page fails to draw.
 """
 import argparse
 import hashlib
-import json
 import os
 import shutil
 import statistics
@@ -47,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"   # git-ignored: the baseline pages (kept for later runs), screenshots
 sys.path.insert(0, str(ROOT))
 
-import submit  # noqa: E402 - the submission benchmark's database set-up, gunicorn runner, CPU accounting
+import _common as common  # noqa: E402 - database set-up, gunicorn runner, CPU accounting
 import _maps_browser as browser  # noqa: E402
 import _maps_data as data  # noqa: E402
 import _maps_http as web  # noqa: E402
@@ -59,31 +60,36 @@ PROVINCE = {"name": "province", "zoom": 8, "bbox": (106, -7.9, 108.9, -5.9)}  # 
 STREET_ZOOM = 16
 USERS = {"ditjen": data.DITJEN_OFFICE, "kantor": data.KANTOR_OFFICE}
 GUNICORN = {"worker_class": "gthread", "workers": 2, "threads": 4}
-
-
-def log(message):
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
+SCALES = {
+    "full": {"reports": 1_000_000, "lookup_sample": 100_000, "requests": 60, "warmup": 5, "browser_runs": 5,
+             "baseline_points": "1000000,100000", "baseline_runs": 3, "baseline_timeout": 120,
+             "database": "apoa_bench_maps"},
+    "smoke": {"reports": 3_000, "lookup_sample": 1_000, "requests": 10, "warmup": 1, "browser_runs": 1,
+              "baseline_points": "3000", "baseline_runs": 1, "baseline_timeout": 60,
+              "database": common.SMOKE_DATABASE},
+}
+log = common.log
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--reports", type=int, default=1_000_000)
+    parser.add_argument("--reports", type=int)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--lookup-sample", type=int, default=100_000,
-                        help="points on which locate_many and the set-based lookup are compared (100000)")
-    parser.add_argument("--requests", type=int, default=60, help="timed requests per officer and view (60)")
-    parser.add_argument("--warmup", type=int, default=5, help="untimed requests per officer and view first (5)")
+    parser.add_argument("--lookup-sample", type=int,
+                        help="points on which locate_many and the set-based lookup are compared")
+    parser.add_argument("--requests", type=int, help="timed requests per officer and view")
+    parser.add_argument("--warmup", type=int, help="untimed requests per officer and view first")
     parser.add_argument("--map-path", default="/peta", help="the officers' map page (/peta)")
-    parser.add_argument("--browser-runs", type=int, default=5, help="cold loads of /peta (5)")
-    parser.add_argument("--baseline-points", default="1000000,100000",
-                        help="folium MarkerCluster sizes to try, in order, until one renders (1000000,100000)")
-    parser.add_argument("--baseline-runs", type=int, default=3, help="cold loads of the baseline page (3)")
-    parser.add_argument("--baseline-timeout", type=int, default=120, help="seconds a baseline load may take (120)")
+    parser.add_argument("--browser-runs", type=int, help="cold loads of /peta")
+    parser.add_argument("--baseline-points",
+                        help="folium MarkerCluster sizes to try, in order, until one renders (comma-separated)")
+    parser.add_argument("--baseline-runs", type=int, help="cold loads of the baseline page")
+    parser.add_argument("--baseline-timeout", type=int, help="seconds a baseline load may take")
     parser.add_argument("--skip-browser", action="store_true", help="measure the endpoint only")
-    parser.add_argument("--database", default="apoa_bench_maps")
-    args = parser.parse_args()
+    parser.add_argument("--database")
+    args = common.parse_scaled(parser, SCALES)
     args.baseline_points = [int(p) for p in args.baseline_points.split(",") if p.strip()]
-    if args.requests < 50:
+    if args.requests < 50 and args.scale == "full":
         parser.error("--requests must be at least 50 (the p95 needs them)")
     return args
 
@@ -153,15 +159,15 @@ def measure_endpoint(args, app, server, conn, pg_pid, sampler):
                                  web.fresh_code(app, data.officer_email(office), data.totp_secret(office)))
                for user, office in USERS.items()}
     views = views_for(conn, app)
-    before = submit.cpu_snapshot(server.process.pid, pg_pid, submit.session_pids(conn))
+    before = common.cpu_snapshot(server.process.pid, pg_pid, common.session_pids(conn))
     start = time.time()
     figures = web.measure_views(clients, views, args.requests, args.warmup)
     end = time.time()
     floor = web.request_floor(clients["ditjen"], args.requests)
-    after = submit.cpu_snapshot(server.process.pid, pg_pid, submit.session_pids(conn))
+    after = common.cpu_snapshot(server.process.pid, pg_pid, common.session_pids(conn))
     conn.rollback()
     requests = sum(f["requests"] for f in figures.values()) + args.warmup * len(views)
-    per_request, cores_busy, other_cores = submit.cpu_per_request(before, after, requests, end - start)
+    per_request, cores_busy, other_cores = common.cpu_per_request(before, after, requests, end - start)
     load = {"cpu_ms_per_request": {k.replace("apoa_bench", args.database): v for k, v in per_request.items()},
             "cores_busy": cores_busy, "other_cores": other_cores, **sampler.between(start, end)}
     for key, view in views.items():
@@ -263,8 +269,9 @@ def build_result(args, env, dataset, figures, floor, load, page, baseline, attem
            "size_ratio": size_ratio is not None and size_ratio >= TARGETS["size_ratio"],
            "draw_ratio": draw_ratio is not None and draw_ratio >= TARGETS["draw_ratio"]}
     slowest = max(figures, key=lambda k: figures[k]["p95_ms"])
-    return {"benchmark": "maps", "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "dataset": dataset, "views": figures, "request_floor": floor, "biggest_view_bytes": biggest,
+    return {"benchmark": "maps", "scale": args.scale, "database": args.database,
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "dataset": dataset,
+            "views": figures, "request_floor": floor, "biggest_view_bytes": biggest,
             "officer_page": page, "baseline": baseline, "baseline_attempts": attempts,
             "baseline_points_note": None if not baseline or baseline["points"] == args.reports else
             f"a MarkerCluster of {args.reports:,} points could not render; the baseline holds {baseline['points']:,}",
@@ -277,8 +284,10 @@ def build_result(args, env, dataset, figures, floor, load, page, baseline, attem
 def print_report(f):
     env, met = f["environment"], {k: "yes" if v else "NO" for k, v in f["met"].items()}
     d = f["dataset"]
-    print(f"\nOfficers' map - {f['date']}, {env['cpus']} cpus, PostgreSQL {env['postgresql']}, PostGIS "
-          f"{env['postgis']}, {d['reports']:,} reports ({'reused' if d['reused'] else 'generated in this run'})")
+    print(f"\nOfficers' map ({f['scale']} scale, database {f['database']}) - {f['date']}, {env['cpus']} cpus, "
+          f"PostgreSQL {env['postgresql']}, PostGIS {env['postgis']}, {d['reports']:,} reports "
+          f"({'reused' if d['reused'] else 'generated in this run'})")
+    print(common.durability_line(env["durability"]))
     if not d["reused"]:
         print("data set made in this run: " + ", ".join(f"{k} {v} s" for k, v in d["phases_s"].items()))
         lookup = d["lookup"]
@@ -349,16 +358,16 @@ def run(args, workdir, sampler):
 
     from apoa import create_app
 
-    db_url = submit.bench_url(os.environ["APOA_DATABASE_URL"], args.database)
+    db_url = common.bench_url(os.environ["APOA_DATABASE_URL"], args.database)
     log(f"preparing database {args.database}")
-    submit.ensure_database(db_url)
-    env_vars = submit.app_environ(db_url, os.environ["APOA_REDIS_URL"])
+    common.ensure_database(db_url)
+    env_vars = common.app_environ(db_url, os.environ["APOA_REDIS_URL"])
     app = create_app(environ=env_vars)
     dataset = data.ensure_reports(app, db_url, args.reports, args.seed, args.lookup_sample, log)
     conn = psycopg2.connect(db_url)
     env = data.environment(conn)
-    pg_pid = submit.postmaster_pid_of(db_url)
-    server = submit.Gunicorn(GUNICORN, env_vars, workdir)
+    pg_pid = common.postmaster_pid_of(db_url)
+    server = common.Gunicorn(GUNICORN, env_vars, workdir)
     page = baseline = None
     attempts = []
     try:
@@ -380,11 +389,21 @@ def run(args, workdir, sampler):
     return build_result(args, env, dataset, figures, floor, load, page, baseline, attempts)
 
 
+def broken_checks(args, f):
+    """Pages that could not be drawn break the run (a missed target does not)."""
+    if args.skip_browser:
+        return []
+    broken = []
+    if "draw_ms" not in (f["officer_page"] or {}):
+        broken.append(f"{args.map_path} was not drawn: {(f['officer_page'] or {}).get('error')}")
+    if f["baseline"] is None:
+        broken.append("no baseline page could be drawn (see baseline_attempts)")
+    return broken
+
+
 def main():
     args = parse_args()
-    for name in ("APOA_DATABASE_URL", "APOA_REDIS_URL"):
-        if not os.environ.get(name):
-            sys.exit(f"maps: {name} is not set; first eval \"$(scripts/dev.sh services apoa)\"")
+    common.require_environment("maps")
     sampler = LoadSampler()
     sampler.start()
     workdir = tempfile.mkdtemp(prefix="apoa-bench-maps-")
@@ -393,8 +412,7 @@ def main():
     finally:
         sampler.done.set()
         shutil.rmtree(workdir, ignore_errors=True)
-    print_report(figures)
-    print(json.dumps(figures, separators=(",", ":"), default=str), flush=True)
+    common.finish("maps", figures, print_report, broken_checks(args, figures))
 
 
 if __name__ == "__main__":

@@ -34,9 +34,12 @@ proportional to the square root of their area, so both small urban and large rur
 then ST_GeneratePoints with a seed), 5% are random points in Indonesia's bounding box that lie in
 no region (sea, neighbouring countries). The database is only read.
 
-Run: .venv/bin/python bench/region_lookup.py [--points N] [--bulk N] [--workers N] [--seed S]
-(or `make bench`) with APOA_DATABASE_URL set. Prints a table, then as its last line one JSON object
-with the figures.
+Run: .venv/bin/python bench/region_lookup.py [--scale full|smoke] [--points N] [--bulk N]
+[--workers N] [--seed S] [--database NAME] (or `make bench`) with APOA_DATABASE_URL set. At full
+scale it reads APOA_DATABASE_URL's database (the development one) unless --database names another on
+the same server; `--scale smoke` (make bench-smoke) looks up a few thousand points in
+apoa_bench_smoke (created, migrated and given the regions if missing). Prints a table, then as its
+last line one JSON object with the figures; exits non-zero when the answers are wrong.
 """
 import argparse
 import gc
@@ -62,8 +65,14 @@ from apoa import create_app
 from apoa.extensions import db
 from apoa.regions.lookup import (_EXECUTE_SQL, _MANY_SQL, LocatedIds, Location, Place, locate,
                                  locate_ids, locate_many)
+from _common import (SMOKE_DATABASE, app_environ, bench_url, durability, durability_line, ensure_database, finish,
+                     log, parse_scaled, percentile)
 
 TARGETS = {"p95_ms": 0.3, "bulk_points_per_s": 30_000, "p95_ratio": 10.0, "bulk_ratio": 10.0}
+SCALES = {  # database None: APOA_DATABASE_URL's own
+    "full": {"points": 5_000, "bulk": 100_000, "batch": 10_000, "database": None},
+    "smoke": {"points": 1_000, "bulk": 4_000, "batch": 1_000, "database": SMOKE_DATABASE},
+}
 OUTSIDE_SHARE = 0.05
 BBOX = (94.5, -11.5, 141.5, 6.5)  # west, south, east, north: Indonesia and its seas
 WARMUP = 300  # untimed calls per method before the timed ones
@@ -133,17 +142,16 @@ class Point:
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--points", type=int, default=5_000,
-                        help="single-point lookups timed per method (default 5000)")
-    parser.add_argument("--bulk", type=int, default=100_000,
-                        help="points looked up by locate_many (default 100000)")
+    parser.add_argument("--points", type=int, help="single-point lookups timed per method")
+    parser.add_argument("--bulk", type=int, help="points looked up by locate_many")
     parser.add_argument("--naive-bulk", type=int, default=None,
                         help="points for the naive bulk query (default: as many as --bulk)")
-    parser.add_argument("--batch", type=int, default=10_000, help="points per bulk call (10000)")
+    parser.add_argument("--batch", type=int, help="points per bulk call")
     parser.add_argument("--workers", type=int, default=2,
                         help="threads, each with its own connection, for the parallel bulk (2)")
+    parser.add_argument("--database", help="database on APOA_DATABASE_URL's server (default: that URL's own)")
     parser.add_argument("--seed", type=int, default=42)
-    args = parser.parse_args()
+    args = parse_scaled(parser, SCALES)
     args.naive_bulk = min(args.naive_bulk or args.bulk, args.bulk)
     if min(args.points, args.bulk, args.naive_bulk, args.batch, args.workers) < 1:
         parser.error("--points, --bulk, --naive-bulk, --batch and --workers must be positive")
@@ -155,7 +163,9 @@ def require_regions():
     try:
         count = db.session.execute(text(
             "SELECT (SELECT count(*) FROM region WHERE level = 'kecamatan'),"
-            " (SELECT count(*) FROM region_part WHERE level = 'kecamatan')")).one()
+            # count(region_id), not count(*): an index-only scan of the SP-GiST index on geom (the
+            # plan for count(*) once the table is all-visible) never finishes on PostGIS 3.3.
+            " (SELECT count(region_id) FROM region_part WHERE level = 'kecamatan')")).one()
     except ProgrammingError:
         sys.exit("region_lookup: the region tables do not exist; run make run (or flask --app apoa"
                  " db upgrade, then flask --app apoa regions import) first")
@@ -166,10 +176,20 @@ def require_regions():
 
 def environment():
     row = db.session.execute(text("SELECT current_setting('server_version'), postgis_lib_version(),"
-                                  " current_setting('jit')")).one()
+                                  " current_setting('jit'), current_database()")).one()
     return {"cpus": os.cpu_count(), "machine": platform.machine(),
             "python": platform.python_version(), "postgresql": row[0].split()[0],
-            "postgis": row[1], "jit": row[2], "loadavg_start": load_average()}
+            "postgis": row[1], "jit": row[2], "database": row[3], "loadavg_start": load_average(),
+            "durability": server_durability()}
+
+
+def server_durability():
+    """The durability settings, asked on a pooled connection of its own."""
+    pooled = db.engine.raw_connection()
+    try:
+        return durability(pooled.driver_connection)
+    finally:
+        pooled.close()
 
 
 def load_average():
@@ -362,8 +382,7 @@ def time_bulk_parallel(lookup_many, points, batch, workers):
 
 def percentile_ms(latencies_ns, q):
     """Nearest-rank percentile, in milliseconds."""
-    ordered = sorted(latencies_ns)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)] / 1e6
+    return percentile(latencies_ns, q) / 1e6
 
 
 def latency_summary(latencies_ns):
@@ -481,7 +500,7 @@ def ratio(slow, fast):
 def build_result(args, env, single, bulk, checks, breakdown):
     product, named, kec, every = (single[PRODUCT], single[WITH_NAMES], single[NAIVE_KEC],
                                   single[NAIVE_ALL])
-    f = {"benchmark": "region_lookup",
+    f = {"benchmark": "region_lookup", "scale": args.scale,
          "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "seed": args.seed,
          "points": args.points,
          # per point: locate_ids, the product's fast path
@@ -528,9 +547,10 @@ def build_result(args, env, single, bulk, checks, breakdown):
 def print_report(f):
     env, met = f["environment"], {k: "yes" if v else "NO" for k, v in f["met"].items()}
     n = f["bulk_workers"]
-    print(f"\nRegion lookup - {f['date']}, seed {f['seed']}, {env['cpus']} cpus, PostgreSQL "
-          f"{env['postgresql']}, PostGIS {env['postgis']}, jit={env['jit']} (bulk: jit off both"
-          f" ways), load average {env['loadavg_start'][0]} -> {env['loadavg_end'][0]}")
+    print(f"\nRegion lookup ({f['scale']} scale, database {env['database']}) - {f['date']}, seed {f['seed']},"
+          f" {env['cpus']} cpus, PostgreSQL {env['postgresql']}, PostGIS {env['postgis']}, jit={env['jit']}"
+          f" (bulk: jit off both ways), load average {env['loadavg_start'][0]} -> {env['loadavg_end'][0]}")
+    print(durability_line(env["durability"]))
     r = lambda slow, fast: f"{ratio(slow, fast)}x"  # noqa: E731
     rows = [
         ("", "product", "naive, kecamatan", "ratio", "naive, all levels", "ratio", "target",
@@ -648,8 +668,21 @@ def run(args):
     return build_result(args, env, single, bulk, checks, breakdown)
 
 
-def log(message):
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
+def bench_app(args):
+    """The app on the database to read: APOA_DATABASE_URL's, or --database on its server (made
+    ready first: created, migrated, the regions imported)."""
+    if args.database is None:
+        return create_app()
+    db_url = bench_url(os.environ["APOA_DATABASE_URL"], args.database)
+    log(f"preparing database {args.database}")
+    ensure_database(db_url)
+    return create_app(environ=app_environ(db_url, os.environ.get("APOA_REDIS_URL")))
+
+
+def broken_checks(f):
+    """Wrong answers break the run; missed speed targets do not."""
+    return [] if f["met"]["correct"] else ["the product's lookups disagree with the naive ones or"
+                                           " with each other, or find a region at sea (see checks)"]
 
 
 def main():
@@ -657,7 +690,7 @@ def main():
     if not os.environ.get("APOA_DATABASE_URL"):
         sys.exit("region_lookup: APOA_DATABASE_URL is not set; run `make bench`, or first"
                  " eval \"$(scripts/dev.sh services apoa)\"")
-    app = create_app()
+    app = bench_app(args)
     with app.app_context():
         try:
             figures = run(args)
@@ -665,8 +698,7 @@ def main():
             sys.exit(f"region_lookup: cannot reach the database: {error.orig}")
         finally:
             db.session.rollback()  # read only: leave nothing behind
-    print_report(figures)
-    print(json.dumps(figures, separators=(",", ":")), flush=True)
+    finish("region_lookup", figures, print_report, broken_checks(figures))
 
 
 if __name__ == "__main__":

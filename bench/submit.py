@@ -22,6 +22,12 @@ What is measured, in one run:
 The benchmark uses its own database `apoa_bench` on the development PostgreSQL (created, migrated,
 filled with regions and three offices on the first run, kept for later runs), because the audit log
 is append-only: reports made by a benchmark could never be removed from the development database.
+Its jobs (if a submission queues any) go to a queue of its own and are discarded at the end.
+
+Durability: the figures are only comparable when PostgreSQL keeps every commit (fsync,
+synchronous_commit and full_page_writes on, as `make run`'s cluster does). The run prints the
+three settings as its database sees them; at full scale it refuses to run without them unless
+--allow-non-durable is given, and then marks the output NOT DURABLE.
 
 Rate limits: all clients come from 127.0.0.1, so the form's limits (10 per hour per address) would
 refuse nearly every request. The benchmark app exempts every request with Flask-Limiter's
@@ -30,24 +36,23 @@ rate-limit store is reachable (a Redis PING per submission) still runs. (APOA_RA
 cannot be used: with the limiter disabled, `limiter.storage` fails its assertion, the check fails
 closed and every submission is answered 503.)
 
-Run: .venv/bin/python bench/submit.py [--duration 20] [--configs sync:2,gthread:2x4,...]
+Run: .venv/bin/python bench/submit.py [--scale full|smoke] [--duration 20] [--configs sync:2,...]
 with APOA_DATABASE_URL and APOA_REDIS_URL set (eval "$(scripts/dev.sh services apoa)"); the
-benchmark database is APOA_DATABASE_URL's server with the name given by --database. Prints a table,
-then as its last line one JSON object with the figures.
+benchmark database is APOA_DATABASE_URL's server with the name given by --database. `--scale smoke`
+(make bench-smoke) runs a few seconds against apoa_bench_smoke. Prints a table, then as its last
+line one JSON object with the figures; exits non-zero when a submission fails or the pgbench script
+no longer sends the app's statements.
 """
 import argparse
 import asyncio
 import cProfile
 import glob
-import json
 import os
 import platform
 import pstats
 import random
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -59,9 +64,22 @@ from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+from _common import (BENCH_PASSWORD, PG_BIN, ROOT, SMOKE_DATABASE, Gunicorn, app_environ, bench_url, config_name,
+                     cpu_per_request, cpu_snapshot, discard_jobs, durability, durability_line, durability_values,
+                     ensure_database, finish, log, machine_busy, officer_email, parse_scaled, percentile,
+                     postmaster_pid, postmaster_pid_of, proc_table, require_environment, session_pids, tree,
+                     tree_cpu)
+
 TARGETS = {"req_per_s": 900, "p99_ms": 100, "ratio": 0.15}
+SCALES = {
+    "full": {"clients": 32, "warmup": 3.0, "duration": 20.0,
+             "configs": "sync:2,sync:4,gthread:2x4,gthread:3x4,gthread:4x4", "screen_duration": 6.0,
+             "pgbench_duration": 20, "pgbench_few_clients": 2, "points": 1000, "breakdown": 300,
+             "database": "apoa_bench"},
+    "smoke": {"clients": 8, "warmup": 1.0, "duration": 3.0, "configs": "sync:2,gthread:2x4", "screen_duration": 1.0,
+              "pgbench_duration": 3, "pgbench_few_clients": 0, "points": 200, "breakdown": 30,
+              "database": SMOKE_DATABASE},
+}
 
 # Points are drawn in these kabupaten/kota: three with an office, two cities without one.
 KABUPATEN = ("32.15", "18.08", "61.04", "32.73", "31.71")
@@ -69,28 +87,24 @@ DESCRIPTION = "[bench] Beberapa pekerja asing terlihat di lokasi proyek pada mal
 WIB_MINUTES = 7 * 60
 
 
-def log(message):
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring (3)")
-    parser.add_argument("--duration", type=float, default=20.0, help="measured seconds (20)")
-    parser.add_argument("--configs", default="sync:2,sync:4,gthread:2x4,gthread:3x4,gthread:4x4",
-                        help="gunicorn configurations to screen: CLASS:WORKERS[xTHREADS], comma-separated")
-    parser.add_argument("--screen-duration", type=float, default=6.0,
-                        help="measured seconds per screened configuration (6; 0 = measure the first only)")
-    parser.add_argument("--pgbench-duration", type=int, default=20)
-    parser.add_argument("--pgbench-few-clients", type=int, default=2,
-                        help="also run pgbench for 5 s with this many clients, for comparison (2; 0 = not)")
-    parser.add_argument("--points", type=int, default=1000, help="distinct points used (1000)")
-    parser.add_argument("--breakdown", type=int, default=300,
-                        help="submissions timed in-process for the phase breakdown (300)")
-    parser.add_argument("--database", default="apoa_bench", help="benchmark database name (apoa_bench)")
+    parser.add_argument("--clients", type=int)
+    parser.add_argument("--warmup", type=float, help="seconds before measuring")
+    parser.add_argument("--duration", type=float, help="measured seconds")
+    parser.add_argument("--configs", help="gunicorn configurations to screen: CLASS:WORKERS[xTHREADS], comma-separated")
+    parser.add_argument("--screen-duration", type=float,
+                        help="measured seconds per screened configuration (0 = measure the first only)")
+    parser.add_argument("--pgbench-duration", type=int)
+    parser.add_argument("--pgbench-few-clients", type=int,
+                        help="also run pgbench for 5 s with this many clients, for comparison (0 = not)")
+    parser.add_argument("--points", type=int, help="distinct points used")
+    parser.add_argument("--breakdown", type=int, help="submissions timed in-process for the phase breakdown")
+    parser.add_argument("--database", help="benchmark database name")
+    parser.add_argument("--allow-non-durable", action="store_true",
+                        help="run on a server without fsync/synchronous_commit/full_page_writes (marked in the output)")
     parser.add_argument("--seed", type=int, default=42)
-    args = parser.parse_args()
+    args = parse_scaled(parser, SCALES)
     args.configs = [parse_config(c) for c in args.configs.split(",") if c.strip()]
     if args.clients < 1 or args.duration <= 0 or not args.configs:
         parser.error("--clients, --duration and --configs must be positive / non-empty")
@@ -105,244 +119,62 @@ def parse_config(text):
     return {"worker_class": kind, "workers": workers, "threads": threads if kind == "gthread" else 1}
 
 
-def config_name(c):
-    return f"{c['worker_class']} {c['workers']}w" + (f"x{c['threads']}t" if c["worker_class"] == "gthread" else "")
-
-
-# --- the benchmark database ------------------------------------------------------------------
-
-def bench_url(dev_url, name):
-    parts = urllib.parse.urlsplit(dev_url)
-    return urllib.parse.urlunsplit(parts._replace(path="/" + name))
-
-
-def app_environ(db_url, redis_url):
-    env = dict(os.environ)
-    env.update(APOA_ENV="development", APOA_DATABASE_URL=db_url, APOA_REDIS_URL=redis_url,
-               APOA_MIN_FILL_SECONDS="0", APOA_RATELIMIT_ENABLED="true", APOA_LOG_LEVEL="WARNING")
-    return env
-
-
-def ensure_database(db_url):
-    """Create the benchmark database, migrate it and import regions (quick when already done)."""
-    import psycopg2
-
-    name = urllib.parse.urlsplit(db_url).path.lstrip("/")
-    admin = psycopg2.connect(bench_url(db_url, "postgres"))
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-        if cursor.fetchone() is None:
-            log(f"creating database {name}")
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-    env = app_environ(db_url, os.environ["APOA_REDIS_URL"])
-    flask = [str(ROOT / ".venv/bin/flask"), "--app", "apoa"]
-    for step in (["db", "upgrade"], ["regions", "import", "--skip-unchanged"]):
-        done = subprocess.run(flask + step, cwd=ROOT, env=env, capture_output=True, text=True)
-        if done.returncode != 0:
-            sys.exit(f"submit: `flask {' '.join(step)}` failed on {name}:\n{done.stderr[-2000:]}")
-
-
 def prepare_data(app, count, seed):
-    """Offices as in the demo data; `count` points inside KABUPATEN; category ids and data sizes."""
+    """Offices and officers; `count` points inside KABUPATEN; category ids and data sizes."""
     from sqlalchemy import text
 
     from apoa.extensions import db
-    from apoa.demo.seed import OFFICES  # the demo's offices, so these kabupaten get an office as in `make run`
-    from apoa.regions.offices import create_office, find_office, set_jurisdiction
 
     with app.app_context():
-        for code, name, kind, parent, kabupaten in OFFICES:
-            if find_office(code) is None:
-                create_office(code, name, kind, parent)
-            if kabupaten:
-                set_jurisdiction(code, kabupaten)
-        db.session.commit()
-        per_kab = -(-count // len(KABUPATEN)) + 10  # ST_GeneratePoints may return a few less
-        rows = db.session.execute(text("""
-            SELECT ST_X(d.geom), ST_Y(d.geom)
-            FROM unnest(CAST(:codes AS text[])) WITH ORDINALITY AS k(kode, i)
-            JOIN region r ON r.kode = k.kode AND r.level = 'kabupaten_kota'
-            CROSS JOIN LATERAL ST_Dump(ST_GeneratePoints(r.geom, :n, :seed + k.i::int)) d
-            ORDER BY k.i, d.path"""), {"codes": list(KABUPATEN), "n": per_kab, "seed": seed}).all()
-        if len(rows) < count:
-            sys.exit("submit: the kabupaten for the points are missing; is the region import complete?")
-        points = [(round(r[0], 6), round(r[1], 6)) for r in rows]
-        random.Random(seed).shuffle(points)
+        ensure_offices_and_officers()
+        points = points_in_kabupaten(count, seed)
         categories = db.session.scalars(text("SELECT id FROM category WHERE active ORDER BY position")).all()
         sizes = db.session.execute(text(
             "SELECT (SELECT count(*) FROM report), (SELECT count(*) FROM audit_log),"
             " current_setting('server_version'), postgis_lib_version(), current_setting('data_directory')")).one()
         db.session.rollback()
-    return points[:count], categories, {"reports_before": sizes[0], "audit_entries_before": sizes[1],
-                                        "postgresql": sizes[2].split()[0], "postgis": sizes[3]}, sizes[4]
+    return points, categories, {"reports_before": sizes[0], "audit_entries_before": sizes[1],
+                                "postgresql": sizes[2].split()[0], "postgis": sizes[3]}, sizes[4]
 
 
-# --- the app under gunicorn ------------------------------------------------------------------
+def ensure_offices_and_officers():
+    """The demo's offices, so these kabupaten get an office as in `make run`, and an officer in
+    each Kantor: a new report there notifies its screeners, as in any real office."""
+    from apoa.auth.services import create_user, find_user_by_email
+    from apoa.demo.seed import OFFICES
+    from apoa.extensions import db
+    from apoa.regions.offices import create_office, find_office, set_jurisdiction
 
-def bench_app():
-    """The WSGI app gunicorn serves: the real app, with rate limits exempted (see the docstring)."""
-    from apoa import create_app
-    from apoa.extensions import limiter
-
-    app = create_app()
-    limiter.request_filter(lambda: True)
-    return app
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Gunicorn:
-    def __init__(self, config, env, workdir):
-        self.config, self.env, self.port = config, env, free_port()
-        self.log_path = Path(workdir) / f"gunicorn-{self.port}.log"
-        self.process = None
-
-    def start(self):
-        c = self.config
-        command = [str(ROOT / ".venv/bin/gunicorn"), "-k", c["worker_class"], "-w", str(c["workers"]),
-                   "--threads", str(c["threads"]), "-b", f"127.0.0.1:{self.port}", "--keep-alive", "30",
-                   "--chdir", str(ROOT), "--pythonpath", str(ROOT / "bench"),
-                   "--error-logfile", str(self.log_path), "--log-level", "warning", "submit:bench_app()"]
-        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, start_new_session=True,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self._wait_healthy()
-
-    def _wait_healthy(self, timeout=60):
-        import http.client
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited ({self.process.returncode}):\n{self.log_tail()}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                conn.request("GET", "/healthz")
-                status = conn.getresponse().status
-                conn.close()
-                if status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"gunicorn did not answer /healthz within {timeout} s:\n{self.log_tail()}")
-
-    def log_tail(self):
-        try:
-            return self.log_path.read_text()[-3000:]
-        except OSError:
-            return ""
-
-    def stop(self):
-        if self.process is None or self.process.poll() is not None:
-            return
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-        except ProcessLookupError:
-            pass
+    for code, name, kind, parent, kabupaten in OFFICES:
+        if find_office(code) is None:
+            create_office(code, name, kind, parent)
+        if kabupaten:
+            set_jurisdiction(code, kabupaten)
+            if find_user_by_email(officer_email(code)) is None:
+                create_user(officer_email(code), f"Petugas {name}", BENCH_PASSWORD, "officer", code)
+    db.session.commit()
 
 
-# --- CPU accounting --------------------------------------------------------------------------
+def points_in_kabupaten(count, seed):
+    """`count` points spread over KABUPATEN, shuffled; the first lies in KABUPATEN[0] (it has an
+    office), so the statements captured for it are those of a report that notifies officers."""
+    from sqlalchemy import text
 
-TICK = os.sysconf("SC_CLK_TCK")
+    from apoa.extensions import db
 
-
-def _proc_table():
-    """{pid: (ppid, cpu seconds)} of every process."""
-    table = {}
-    for stat in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            with open(stat) as f:
-                data = f.read()
-        except OSError:
-            continue
-        fields = data[data.rindex(")") + 2:].split()
-        table[int(stat.split("/")[2])] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / TICK)
-    return table
-
-
-def _tree(table, root):
-    """{pid: cpu seconds} of `root` and all its descendants."""
-    if root not in table:
-        return {}
-    children = defaultdict(list)
-    for pid, (ppid, _cpu) in table.items():
-        children[ppid].append(pid)
-    found, stack = {}, [root]
-    while stack:
-        pid = stack.pop()
-        found[pid] = table[pid][1]
-        stack.extend(children[pid])
-    return found
-
-
-def _tree_cpu(table, root):
-    return sum(_tree(table, root).values())
-
-
-def _machine_busy():
-    with open("/proc/stat") as f:
-        values = [int(v) for v in f.readline().split()[1:]]
-    return (sum(values) - values[3] - values[4]) / TICK  # everything but idle and iowait
-
-
-def cpu_snapshot(gunicorn_pid, postmaster_pid, session_pids):
-    """CPU seconds so far of gunicorn (master and workers), of the benchmark database's sessions,
-    of the rest of PostgreSQL (other databases, background processes), of this process, and of
-    the whole machine."""
-    table = _proc_table()
-    own = os.times()
-    return {"gunicorn": _tree_cpu(table, gunicorn_pid),
-            "sessions": {pid: table[pid][1] for pid in session_pids if pid in table},
-            "postgresql": _tree(table, postmaster_pid), "load generator": own.user + own.system,
-            "machine": _machine_busy()}
-
-
-def cpu_per_request(before, after, requests, seconds):
-    """CPU ms per request by consumer during the measured window, and the cores busy."""
-    # Per process, so that a backend ending in the window does not count against the others.
-    sessions = sum(cpu - before["sessions"].get(pid, 0.0) for pid, cpu in after["sessions"].items())
-    server = sum(cpu - before["postgresql"].get(pid, 0.0) for pid, cpu in after["postgresql"].items())
-    delta = {"gunicorn": after["gunicorn"] - before["gunicorn"], "postgresql (apoa_bench sessions)": sessions,
-             "postgresql (other sessions, background)": server - sessions,
-             "load generator": after["load generator"] - before["load generator"]}
-    delta["other processes"] = after["machine"] - before["machine"] - sum(delta.values())
-    per = {k: round(v * 1000 / max(requests, 1), 3) for k, v in delta.items()}
-    others = delta["other processes"] + delta["postgresql (other sessions, background)"]
-    return per, round((after["machine"] - before["machine"]) / seconds, 2), round(max(others, 0.0) / seconds, 2)
-
-
-def session_pids(conn):
-    with conn.cursor() as cursor:
-        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-                       " AND pid <> pg_backend_pid()")
-        return [row[0] for row in cursor.fetchall()]
-
-
-def postmaster_pid_of(db_url):
-    import psycopg2
-
-    with psycopg2.connect(db_url) as conn, conn.cursor() as cursor:
-        cursor.execute("SELECT current_setting('data_directory')")
-        directory = cursor.fetchone()[0]
-    conn.close()
-    return postmaster_pid(directory)
-
-
-def postmaster_pid(data_directory):
-    try:
-        return int(Path(data_directory, "postmaster.pid").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return -1
+    per_kab = -(-count // len(KABUPATEN)) + 10  # ST_GeneratePoints may return a few less
+    rows = db.session.execute(text("""
+        SELECT ST_X(d.geom), ST_Y(d.geom)
+        FROM unnest(CAST(:codes AS text[])) WITH ORDINALITY AS k(kode, i)
+        JOIN region r ON r.kode = k.kode AND r.level = 'kabupaten_kota'
+        CROSS JOIN LATERAL ST_Dump(ST_GeneratePoints(r.geom, :n, :seed + k.i::int)) d
+        ORDER BY k.i, d.path"""), {"codes": list(KABUPATEN), "n": per_kab, "seed": seed}).all()
+    if len(rows) < count:
+        sys.exit("submit: the kabupaten for the points are missing; is the region import complete?")
+    points = [(round(r[0], 6), round(r[1], 6)) for r in rows]
+    first, rest = points[0], points[1:]
+    random.Random(seed).shuffle(rest)
+    return [first, *rest][:count]
 
 
 class SessionSampler(threading.Thread):
@@ -523,13 +355,6 @@ def load(port, args, points, categories, duration, on_measure_start=None, on_mea
             "max_ms": round(latencies[-1], 2) if latencies else None}
 
 
-def percentile(ordered, q):
-    """Nearest-rank percentile of a sorted list."""
-    if not ordered:
-        return float("nan")
-    return ordered[max(0, -(-q * len(ordered) // 100) - 1)]
-
-
 # --- pgbench: the same SQL -------------------------------------------------------------------
 
 def bisect_case(values, var="k", low=0, high=None):
@@ -564,18 +389,18 @@ def pgbench_script(points, categories):
         "\\set r2 random(0, 2147483647)",
         f"\\set c random(0, {len(categories) - 1})",
         f"\\set category {bisect_case(list(categories), 'c')}",
-        # The app prepares the lookup once per connection (apoa.regions.lookup._prepare).
+        # The app prepares the lookup once per connection (apoa.regions.lookup._prepare): the
+        # product's own PREPARE and EXECUTE, the driver's placeholders turned into pgbench's.
         "\\if :prep = 0",
-        f"PREPARE {lookup._PREPARED_NAME}(float8, float8) AS {lookup._POINT_SQL.strip()};",
+        lookup._PREPARE_SQL.strip() + ";",
         "\\set prep 1",
         "\\endif",
         "BEGIN;",
         "SELECT 1;",  # pool_pre_ping when the request checks out its connection
-        find,  # the view: was this form sent before?
+        find,  # the view: was this form sent before? (submit_report asks again only on a conflict)
         "SELECT category.id, category.code, category.name_id, category.name_en, category.position, category.active \n"
         "FROM category \nWHERE category.active ORDER BY category.position;",
-        find,  # submit_report asks again
-        f"EXECUTE {lookup._PREPARED_NAME}(:lon, :lat) \\gset",
+        lookup._EXECUTE_SQL % (":lon", ":lat") + " \\gset",
         names,
         "SAVEPOINT sa_savepoint_1;",
         "INSERT INTO report (tracking_code, submission_key, state, outcome, action_taken, category_id, description,"
@@ -587,7 +412,9 @@ def pgbench_script(points, categories):
         " true, NULL, NULL, now() + interval '1 day', now()) RETURNING report.id, report.updated_at \\gset",
         "RELEASE SAVEPOINT sa_savepoint_1;",
         "INSERT INTO report_event (report_id, actor_id, action, from_state, to_state, note)"
-        " VALUES (:id, NULL, 'submit', NULL, 'new', NULL) RETURNING report_event.id, report_event.created_at;",
+        " VALUES (:id, NULL, 'submit', NULL, 'new', NULL)"
+        " RETURNING report_event.id AS event_id, report_event.created_at AS event_at \\gset",
+        *notification_sql(office),
         f"SELECT pg_advisory_xact_lock({AUDIT_LOCK_KEY});",
         "SELECT nextval(pg_get_serial_sequence('audit_log', 'seq')) AS seq, clock_timestamp() AS at,"
         " (SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1) AS prev_hash,"
@@ -602,6 +429,25 @@ def pgbench_script(points, categories):
     ])
 
 
+def notification_sql(office):
+    """What apoa.notifications.services.notify sends for a submission: the office's screeners,
+    then one notification each (a report outside every office's jurisdiction: none, in both)."""
+    from apoa.auth.models import User
+    from apoa.auth.permissions import Permission, roles_with
+    from apoa.notifications.models import Kind
+
+    roles = ", ".join(f"'{role}'" for role in roles_with(Permission.screen))
+    screeners = (f"FROM user_account WHERE user_account.office_id = {office} AND user_account.active IS true"
+                 f" AND user_account.role IN ({roles})")
+    columns = ", ".join(f"user_account.{c.name}" for c in User.__table__.columns)
+    kind = Kind.new_report.value
+    return [f"SELECT {columns} \n{screeners} ORDER BY user_account.id;",
+            "INSERT INTO notification (user_id, kind, report_id, key, created_at, email_plan)"
+            f" SELECT user_account.id, '{kind}', :id, '{kind}:e' || :event_id, now(),"
+            f" NULLIF(user_account.email_notifications, 'none') {screeners}"
+            " ON CONFLICT (key, user_id) DO NOTHING RETURNING notification.user_id;"]
+
+
 def statement_kind(sql):
     """A statement's shape, for comparing the app's with the script's: its first words, with
     literals, numbers and pgbench variables replaced by ?."""
@@ -611,6 +457,16 @@ def statement_kind(sql):
     sql = re.sub(r"%\(\w+\)s|%s", "?", sql)  # the driver's placeholders, as the app's statements are recorded
     sql = re.sub(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e-?\d+)?", "?", sql)
     return " ".join(re.sub(r"\s+", " ", sql).strip().lower().split(" ")[:3]).rstrip(";")
+
+
+def statement_shape(sql):
+    """statement_kind, and for an INSERT its column list: a column the app now writes and the
+    script does not shows as a difference."""
+    kind = statement_kind(sql)
+    columns = re.match(r"\s*insert\s+into\s+\w+\s*\(([^)]*)\)", sql, re.IGNORECASE)
+    if columns:
+        kind += " (" + ", ".join(c.strip().lower() for c in columns.group(1).split(",")) + ")"
+    return kind
 
 
 SKIPPED = ("prepare", "begin", "commit", "rollback")
@@ -626,7 +482,7 @@ def script_kinds(script):
         if line.rstrip().endswith((";", "\\gset")):
             commands.append("\n".join(current).replace("\\gset", ""))
             current = []
-    return [statement_kind(c) for c in commands if not c.lstrip().lower().startswith(SKIPPED)]
+    return [statement_shape(c) for c in commands if not c.lstrip().lower().startswith(SKIPPED)]
 
 
 def captured_statements(db_url, redis_url, point, category):
@@ -661,7 +517,7 @@ def captured_statements(db_url, redis_url, point, category):
         db.engine.dispose()
     if response.status_code != 303:
         raise RuntimeError(f"a submission through the test client answered {response.status_code}")
-    return [statement_kind(s) for s in sent if not s.lstrip().lower().startswith(SKIPPED)]
+    return [statement_shape(s) for s in sent if not s.lstrip().lower().startswith(SKIPPED)]
 
 
 def submission_form(client, point, category):
@@ -684,20 +540,19 @@ def run_pgbench(db_url, script, clients, seconds, workdir, pg_pid, probe):
     prefix = Path(workdir) / f"pgbench_log_{clients}"
     command = [str(PG_BIN / "pgbench"), "-n", "-M", "simple", "-D", "prep=0", "-c", str(clients), "-j", "2",
                "-T", str(seconds), "-r", "-l", "--log-prefix", str(prefix), "-f", str(path), db_url]
-    start_pg, start_own, start_machine = _tree(_proc_table(), pg_pid), os.times(), _machine_busy()
+    start_pg, start_own, start_machine = tree(proc_table(), pg_pid), os.times(), machine_busy()
     last, bench_pids = dict(start_pg), set()
     out_path, err_path = Path(workdir) / "pgbench.out", Path(workdir) / "pgbench.err"
     with open(out_path, "w") as out_file, open(err_path, "w") as err_file:
         process = subprocess.Popen(command, stdout=out_file, stderr=err_file)
         while process.poll() is None:
-            last.update(_tree(_proc_table(), pg_pid))
+            last.update(tree(proc_table(), pg_pid))
             bench_pids.update(session_pids(probe))
             time.sleep(0.25)
-    end_own, machine = os.times(), _machine_busy() - start_machine
+    end_own, machine = os.times(), machine_busy() - start_machine
     out, err = out_path.read_text(), err_path.read_text()
     if process.returncode != 0:
         raise RuntimeError(f"pgbench failed ({process.returncode}):\n{err[-3000:]}\n{out[-2000:]}")
-    pg_all = sum(cpu - start_pg.get(pid, 0.0) for pid, cpu in last.items())
     pg_cpu = sum(cpu - start_pg.get(pid, 0.0) for pid, cpu in last.items() if pid in bench_pids)
     pgbench_cpu = (end_own.children_user + end_own.children_system
                    - start_own.children_user - start_own.children_system)
@@ -741,10 +596,10 @@ PHASES = (
     ("form validation", "apoa.reports.forms", "ReportForm.validate", 1),
     ("fill-time stamp check", "apoa.reports.public_views", "filled_too_fast", 1),
     ("submit_report", "apoa.reports.public_views", "submit_report", 1),
-    ("find by submission key (again)", "apoa.reports.services", "find_by_submission_key", 2),
     ("region lookup (locate + names)", "apoa.reports.services", "locate", 2),
     ("report row (tracking code, due date)", "apoa.reports.services", "_new_report_row", 2),
     ("event + audit entry", "apoa.reports.services", "_record_submission", 2),
+    ("notifications (screeners, inserts)", "apoa.reports.services", "notify", 3),
     ("audit record() (lock, head, hash, insert)", "apoa.reports.services", "record", 3),
     ("commit", "sqlalchemy.orm.session", "Session.commit", 1),
 )
@@ -791,9 +646,9 @@ def timed_breakdown(db_url, redis_url, points, categories, count):
             owner = getattr(owner, part)
         wrap(label, owner, name)
     statuses, held = Counter(), 0
-    cpu_start, machine_start, wall_start = time.process_time(), _machine_busy(), time.perf_counter()
+    cpu_start, machine_start, wall_start = time.process_time(), machine_busy(), time.perf_counter()
     pg_pid = postmaster_pid_of(db_url)
-    pg_start = _tree_cpu(_proc_table(), pg_pid)
+    pg_start = tree_cpu(proc_table(), pg_pid)
     try:
         for form in forms[20:20 + count]:
             start = time.perf_counter_ns()
@@ -804,7 +659,7 @@ def timed_breakdown(db_url, redis_url, points, categories, count):
     finally:
         own = time.process_time() - cpu_start
         cpu_ms = own * 1000 / count
-        others = (_machine_busy() - machine_start - own - (_tree_cpu(_proc_table(), pg_pid) - pg_start))
+        others = (machine_busy() - machine_start - own - (tree_cpu(proc_table(), pg_pid) - pg_start))
         other_cores = round(max(others, 0.0) / (time.perf_counter() - wall_start), 2)
         for owner, name, original in reversed(originals):
             setattr(owner, name, original)
@@ -815,22 +670,30 @@ def timed_breakdown(db_url, redis_url, points, categories, count):
     profile.disable()
     with app.app_context():
         db.engine.dispose()
+    return {"submissions": count, "statuses": dict(statuses), "phases": phase_table(totals, count),
+            # A phase the submission path no longer calls times nothing: the table is out of date.
+            "uncalled_phases": [label for label, *_rest in PHASES if label not in marks],
+            "cpu_ms_per_request": round(cpu_ms, 3), "other_cores": other_cores,
+            "audit_lock_held_ms": round(held / count / 1e6, 3),
+            "profile": profile_by_area(profile)}
+
+
+def phase_table(totals, count):
+    """Mean ms per submission of each phase, and what the timed parts leave over."""
     phases = [{"phase": "request (test client)", "depth": 0,
                "ms": round(totals["request (test client)"] / count / 1e6, 3)}]
     phases += [{"phase": label, "depth": depth, "ms": round(totals[label] / count / 1e6, 3)}
                for label, _m, _a, depth in PHASES]
-    # Derived: what the timed parts leave over.
     ms = {p["phase"]: p["ms"] for p in phases}
-    inside = ("find by submission key (again)", "region lookup (locate + names)",
-              "report row (tracking code, due date)", "event + audit entry")
-    at = next(i for i, p in enumerate(phases) if p["phase"] == "event + audit entry") + 2
+    inside = ("region lookup (locate + names)", "report row (tracking code, due date)", "event + audit entry")
+    at = next(i for i, p in enumerate(phases) if p["phase"] == "event + audit entry") + 1
+    while phases[at]["depth"] > 2:  # after the parts of "event + audit entry"
+        at += 1
     phases.insert(at, {"phase": "report INSERT (savepoint, flush; rest of submit_report)", "depth": 2,
                        "ms": round(ms["submit_report"] - sum(ms[k] for k in inside), 3)})
     phases.append({"phase": "rest: Flask, CSRF, session cookie, redirect, test client", "depth": 1,
                    "ms": round(ms["request (test client)"] - sum(p["ms"] for p in phases if p["depth"] == 1), 3)})
-    return {"submissions": count, "statuses": dict(statuses), "phases": phases,
-            "cpu_ms_per_request": round(cpu_ms, 3), "other_cores": other_cores, "audit_lock_held_ms": round(held / count / 1e6, 3),
-            "profile": profile_by_area(profile)}
+    return phases
 
 
 def profile_by_area(profile):
@@ -870,6 +733,7 @@ def short_path(filename):
 def build_result(args, env, best, screening, final, pgbench, statements, cpu, sessions, breakdown):
     ratio = round(final["ok_per_s"] / pgbench["tps"], 3) if pgbench["tps"] else None
     f = {"benchmark": "submit", "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+         "scale": args.scale, "database": args.database, "durable": env["durability"]["durable"],
          "clients": args.clients, "warmup_s": args.warmup, "duration_s": args.duration,
          "gunicorn": best | {"name": config_name(best)},
          "req_per_s": final["ok_per_s"], "p50_ms": final["p50_ms"], "p95_ms": final["p95_ms"],
@@ -900,9 +764,11 @@ def build_result(args, env, best, screening, final, pgbench, statements, cpu, se
 
 def print_report(f):
     env, met = f["environment"], {k: "yes" if v else "NO" for k, v in f["met"].items()}
-    print(f"\nReport submission - {f['date']}, {env['cpus']} cpus, PostgreSQL {env['postgresql']}, "
+    print(f"\nReport submission ({f['scale']} scale, database {f['database']}) - {f['date']}, {env['cpus']} cpus, "
+          f"PostgreSQL {env['postgresql']}, "
           f"PostGIS {env['postgis']}, gunicorn {f['gunicorn']['name']}, {f['clients']} clients, "
           f"{f['duration_s']:g} s measured after {f['warmup_s']:g} s warm-up")
+    print(durability_line(env["durability"]))
     print("rate limits: exempted for the benchmark (all clients are 127.0.0.1); the Redis availability"
           " check still runs")
     print("screening (short runs):  " + ";  ".join(
@@ -962,15 +828,45 @@ def run(args, workdir):
     db_url = bench_url(dev_url, args.database)
     log(f"preparing database {args.database}")
     ensure_database(db_url)
+    settings = check_durability(args, db_url)
     from apoa import create_app
 
     env_vars = app_environ(db_url, redis_url)
     app = create_app(environ=env_vars)
     points, categories, sizes, data_directory = prepare_data(app, args.points, args.seed)
     env = {"cpus": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version(),
-           "loadavg_at_start": open("/proc/loadavg").read().split()[:3], **sizes}
+           "loadavg_at_start": open("/proc/loadavg").read().split()[:3], **sizes, "durability": settings}
     pg_pid = postmaster_pid(data_directory)
+    try:
+        screening, best = screen(args, env_vars, workdir, points, categories)
+        log(f"measuring {config_name(best)}: {args.warmup:g} s warm-up, {args.duration:g} s measured")
+        final, cpu, sessions = measure_http(args, best, env_vars, workdir, points, categories, db_url, pg_pid)
+        statements, pgbench = same_sql_on_pgbench(args, db_url, redis_url, points, categories, workdir, pg_pid)
+        log(f"timing the phases of {args.breakdown} submissions in-process")
+        breakdown = timed_breakdown(db_url, redis_url, points, categories, args.breakdown)
+    finally:
+        log(f"discarded {discard_jobs(redis_url, db_url)} queued jobs of {args.database}")
+    return build_result(args, env, best, screening, final, pgbench, statements, cpu, sessions, breakdown)
 
+
+def check_durability(args, db_url):
+    """The server's durability settings; at full scale, stop unless they keep every commit (or
+    --allow-non-durable says to go on, marked)."""
+    import psycopg2
+
+    conn = psycopg2.connect(db_url)
+    settings = durability(conn)
+    conn.close()
+    log(durability_line(settings))
+    if not settings["durable"] and args.scale == "full" and not args.allow_non_durable:
+        sys.exit(f"submit: PostgreSQL does not keep every commit ({durability_values(settings)}), so the"
+                 " figures would not compare with the recorded ones. Restart it durable (make setup does"
+                 " for the private cluster) or pass --allow-non-durable to measure anyway, marked.")
+    return settings
+
+
+def screen(args, env_vars, workdir, points, categories):
+    """Short runs of each gunicorn configuration; (their figures, the best one's settings)."""
     screening = []
     configs = args.configs if args.screen_duration > 0 else args.configs[:1]
     for config in configs if len(configs) > 1 else []:
@@ -986,9 +882,11 @@ def run(args, workdir):
                           "p99_ms": figures["p99_ms"], "errors": figures["errors"]})
     clean = [s for s in screening if s["errors"] == 0] or screening
     best = max(clean, key=lambda s: s["req_per_s"]) if clean else {**configs[0]}
-    best = {k: best[k] for k in ("worker_class", "workers", "threads")}
+    return screening, {k: best[k] for k in ("worker_class", "workers", "threads")}
 
-    log(f"measuring {config_name(best)}: {args.warmup:g} s warm-up, {args.duration:g} s measured")
+
+def measure_http(args, best, env_vars, workdir, points, categories, db_url, pg_pid):
+    """The measured HTTP run: its figures, the CPU per request and the sessions sampled."""
     import psycopg2
 
     probe = psycopg2.connect(db_url)
@@ -1012,7 +910,15 @@ def run(args, workdir):
     finally:
         server.stop()
         sampler.done.set()
-    per_request, cores_busy, other_cores = cpu_per_request(cpu["before"], cpu["after"], final["requests"], final["seconds"])
+        probe.close()
+    per_request, cores_busy, other_cores = cpu_per_request(cpu["before"], cpu["after"], final["requests"],
+                                                           final["seconds"])
+    return final, {"per_request": per_request, "cores_busy": cores_busy, "other_cores": other_cores}, sampler.summary()
+
+
+def same_sql_on_pgbench(args, db_url, redis_url, points, categories, workdir, pg_pid):
+    """Whether the pgbench script sends the app's statements, and pgbench's figures."""
+    import psycopg2
 
     log("checking that the pgbench script sends the app's statements")
     script = pgbench_script(points, categories)
@@ -1021,36 +927,51 @@ def run(args, workdir):
     statements = {"app": app_kinds, "pgbench": pgbench_kinds, "match": app_kinds == pgbench_kinds}
     if not statements["match"]:
         log(f"WARNING: statements differ\n  app:     {app_kinds}\n  pgbench: {pgbench_kinds}")
-
-    log(f"pgbench: {args.clients} clients, {args.pgbench_duration} s")
-    pgbench = run_pgbench(db_url, script, args.clients, args.pgbench_duration, workdir, pg_pid, probe)
-    few = None
-    if args.pgbench_few_clients:
-        log(f"pgbench for comparison: {args.pgbench_few_clients} clients, 5 s")
-        few = run_pgbench(db_url, script, args.pgbench_few_clients, 5, workdir, pg_pid, probe)
-    probe.close()
-
-    log(f"timing the phases of {args.breakdown} submissions in-process")
-    breakdown = timed_breakdown(db_url, redis_url, points, categories, args.breakdown)
+    probe = psycopg2.connect(db_url)
+    probe.autocommit = True
+    try:
+        log(f"pgbench: {args.clients} clients, {args.pgbench_duration} s")
+        pgbench = run_pgbench(db_url, script, args.clients, args.pgbench_duration, workdir, pg_pid, probe)
+        few = None
+        if args.pgbench_few_clients:
+            log(f"pgbench for comparison: {args.pgbench_few_clients} clients, 5 s")
+            few = run_pgbench(db_url, script, args.pgbench_few_clients, 5, workdir, pg_pid, probe)
+    finally:
+        probe.close()
     pgbench["few_clients"] = few and {k: few[k] for k in ("clients", "tps", "p50_ms", "p99_ms", "other_cores")}
-    return build_result(args, env, best, screening, final, pgbench, statements,
-                        {"per_request": per_request, "cores_busy": cores_busy, "other_cores": other_cores},
-                        sampler.summary(), breakdown)
+    return statements, pgbench
+
+
+def broken_checks(f):
+    """What in this run shows the benchmark or the product broken (targets aside)."""
+    broken = []
+    if not f["requests"]:
+        broken.append("no submission was answered in the measured window")
+    failed = f["errors"] + sum(s["errors"] for s in f["screening"])
+    if failed:
+        broken.append(f"{failed} submissions were not answered 303 to a receipt: {f['error_kinds']}")
+    if not f["same_sql"]["match"]:
+        broken.append("the pgbench script no longer sends the app's statements (see same_sql)")
+    if f["pgbench_failed"]:
+        broken.append(f"{f['pgbench_failed']} pgbench transactions failed")
+    statuses = f["breakdown"]["statuses"]
+    if set(statuses) != {303}:
+        broken.append(f"in-process submissions answered {statuses}, not only 303")
+    if f["breakdown"]["uncalled_phases"]:
+        broken.append(f"the submission path no longer calls {f['breakdown']['uncalled_phases']} (see PHASES)")
+    return broken
 
 
 def main():
     args = parse_args()
-    for name in ("APOA_DATABASE_URL", "APOA_REDIS_URL"):
-        if not os.environ.get(name):
-            sys.exit(f"submit: {name} is not set; first eval \"$(scripts/dev.sh services apoa)\"")
+    require_environment("submit")
     sys.path.insert(0, str(ROOT))
     workdir = tempfile.mkdtemp(prefix="apoa-bench-submit-")
     try:
         figures = run(args, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    print_report(figures)
-    print(json.dumps(figures, separators=(",", ":")), flush=True)
+    finish("submit", figures, print_report, broken_checks(figures))
 
 
 if __name__ == "__main__":

@@ -33,11 +33,12 @@ Targets (DESIGN.md): summary p95 <= 100 ms and >= 50x faster than the raw GROUP 
 1M-row CSV <= 10 s with flat memory. Prints a table; the last line is one JSON object with the
 figures, the targets and whether each was met.
 
-Run: .venv/bin/python bench/summaries.py [--runs 40 --raw-runs 3 ...] (or `make bench`) with
-APOA_DATABASE_URL and APOA_REDIS_URL set (eval "$(scripts/dev.sh services apoa)").
+Run: .venv/bin/python bench/summaries.py [--scale full|smoke] [--runs 40 --raw-runs 3 ...] (or
+`make bench`) with APOA_DATABASE_URL and APOA_REDIS_URL set (eval "$(scripts/dev.sh services apoa)").
+`--scale smoke` (make bench-smoke): 3,000 reports in apoa_bench_smoke, a few runs of each summary.
+Exits non-zero when the rollups' summary differs from the raw one.
 """
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -50,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import submit  # noqa: E402 - the benchmark database set-up
+import _common as common  # noqa: E402 - the benchmark database set-up, percentiles
 import _maps_data as data  # noqa: E402 - the million synthetic reports
 
 TARGETS = {"summary_p95_ms": 100, "summary_ratio": 50, "csv_seconds": 10, "csv_flat_mb": 50}
@@ -58,26 +59,30 @@ EVENTS_MARKER = "apoa bench summaries events: version {version}, seed {seed}, re
 EVENTS_VERSION = 1
 HEADS = {"ditjen": "DITJEN", "kanwil_dki": "KANWIL-DKI"}
 PERIODS = ("last_30_days", "last_90_days")
-
-
-def log(message):
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
+SCALES = {
+    "full": {"reports": 1_000_000, "lookup_sample": 20_000, "runs": 40, "warmup": 3, "raw_runs": 3, "writes": 200,
+             "database": "apoa_bench_summaries"},
+    "smoke": {"reports": 3_000, "lookup_sample": 1_000, "runs": 5, "warmup": 1, "raw_runs": 1, "writes": 20,
+              "database": common.SMOKE_DATABASE},
+}
+log = common.log
+percentile = common.percentile
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--reports", type=int, default=1_000_000)
+    parser.add_argument("--reports", type=int)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--lookup-sample", type=int, default=20_000)
-    parser.add_argument("--runs", type=int, default=40, help="timed rollup summaries per head and period (40)")
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--raw-runs", type=int, default=3, help="timed raw summaries per head and period (3)")
+    parser.add_argument("--lookup-sample", type=int)
+    parser.add_argument("--runs", type=int, help="timed rollup summaries per head and period")
+    parser.add_argument("--warmup", type=int)
+    parser.add_argument("--raw-runs", type=int, help="timed raw summaries per head and period")
     parser.add_argument("--flat-mb", type=float, default=TARGETS["csv_flat_mb"])
-    parser.add_argument("--writes", type=int, default=200, help="submissions and screenings per write batch (200)")
+    parser.add_argument("--writes", type=int, help="submissions and screenings per write batch")
     parser.add_argument("--skip-csv", action="store_true")
-    parser.add_argument("--database", default="apoa_bench_summaries")
-    args = parser.parse_args()
-    if args.runs < 20:
+    parser.add_argument("--database")
+    args = common.parse_scaled(parser, SCALES)
+    if args.runs < 20 and args.scale == "full":
         parser.error("--runs must be at least 20 (the p95 needs them)")
     return args
 
@@ -216,11 +221,6 @@ def rollup_sizes(conn):
 
 # --- the summary -------------------------------------------------------------------------------------
 
-def percentile(values, q):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
-
-
 def timed(function):
     start = time.perf_counter()
     result = function()
@@ -238,7 +238,7 @@ def measure_summaries(app, emails, args):
     from apoa.auth.services import find_user_by_email
     from apoa.extensions import db
     from apoa.summaries import figures
-    from apoa.summaries.periods import parse_period
+    from apoa.periods import parse_period
     from apoa.summaries.rollups import RAW, ROLLUP
 
     results = {}
@@ -273,9 +273,9 @@ def measure_summaries(app, emails, args):
                 log(f"  DIFFERENT figures for {head} {period}: {different}")
             ours = timings[(head, period)]
             results[f"{head} {period}"] = {
-                "rollup_p50_ms": round(statistics.median(ours), 2), "rollup_p95_ms": round(percentile(ours, 0.95), 2),
+                "rollup_p50_ms": round(statistics.median(ours), 2), "rollup_p95_ms": round(percentile(ours, 95), 2),
                 "rollup_max_ms": round(max(ours), 2), "raw_p50_ms": round(statistics.median(raw_ms), 1),
-                "raw_p95_ms": round(percentile(raw_ms, 0.95), 1),
+                "raw_p95_ms": round(percentile(raw_ms, 95), 1),
                 "ratio": round(statistics.median(raw_ms) / statistics.median(ours), 1),
                 "equal": equal, "received": rollup.received.value, "closed": rollup.closed.value,
                 "anomalies": len(rollup.anomalies), "kabupaten_rows": len(rollup.by_kabupaten)}
@@ -290,7 +290,7 @@ def measure_parts(app, emails, args):
     from apoa.extensions import db
     from apoa.maps.hotspots import hotspots
     from apoa.summaries import figures, rollups
-    from apoa.summaries.periods import local_today, parse_period
+    from apoa.periods import local_today, parse_period
 
     parts = {}
     with app.test_request_context():
@@ -298,7 +298,7 @@ def measure_parts(app, emails, args):
         scope = figures.scope_for(user)
         period = parse_period({"period": "last_30_days"})
         now = datetime.now(timezone.utc)
-        first_week = period.last_day - timedelta(days=period.last_day.weekday() + 7 * 12)
+        first_week = period.last - timedelta(days=period.last.weekday() + 7 * 12)
         readers = {
             "flow (period)": lambda s: rollups.flow(scope, period, s),
             "flow (previous period)": lambda s: rollups.flow(scope, period.previous(), s, full=False),
@@ -311,7 +311,7 @@ def measure_parts(app, emails, args):
             raw = timed(lambda: read(rollups.RAW))[0]
             db.session.rollback()
             parts[name] = {"rollup_p50_ms": round(statistics.median(runs), 2),
-                           "rollup_p95_ms": round(percentile(runs, 0.95), 2), "raw_ms": round(raw, 1)}
+                           "rollup_p95_ms": round(percentile(runs, 95), 2), "raw_ms": round(raw, 1)}
         runs = [timed(lambda: hotspots(user, limit=figures.HOTSPOT_LIMIT))[0] for _ in range(6)][1:]
         parts["hotspots (apoa/maps/hotspots.py, raw)"] = {"p50_ms": round(statistics.median(runs), 1),
                                                           "max_ms": round(max(runs), 1)}
@@ -420,7 +420,7 @@ def measure_csv(app, args):
 
 # --- report -------------------------------------------------------------------------------------------
 
-def build_result(env, dataset, histories, sizes, summaries, parts, writes, csv, seconds):
+def build_result(args, env, dataset, histories, sizes, summaries, parts, writes, csv, seconds):
     worst_p95 = max(v["rollup_p95_ms"] for v in summaries.values())
     worst_ratio = min(v["ratio"] for v in summaries.values())
     met = {"summary_p95_ms": worst_p95 <= TARGETS["summary_p95_ms"],
@@ -428,7 +428,8 @@ def build_result(env, dataset, histories, sizes, summaries, parts, writes, csv, 
            "equal_results": all(v["equal"] for v in summaries.values()),
            "csv_seconds": csv is not None and csv["seconds"] <= TARGETS["csv_seconds"],
            "csv_flat": csv is not None and csv["flat"]}
-    return {"benchmark": "summaries", "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    return {"benchmark": "summaries", "scale": args.scale, "database": args.database,
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "dataset": {k: dataset[k] for k in ("reports", "reused", "states", "created_from", "created_to")},
             "histories": histories, "rollups": sizes, "summaries": summaries, "worst_rollup_p95_ms": worst_p95,
             "worst_ratio": worst_ratio, "parts_ditjen_30_days": parts, "write_cost": writes, "csv": csv,
@@ -439,10 +440,11 @@ def build_result(env, dataset, histories, sizes, summaries, parts, writes, csv, 
 
 def print_report(f):
     env, met = f["environment"], {k: "yes" if v else "NO" for k, v in f["met"].items()}
-    print(f"\nSummaries - {f['date']}, {env['cpus']} cpus, PostgreSQL {env['postgresql']}, "
-          f"{f['dataset']['reports']:,} reports, {f['rollups']['events']:,} events; summary_flow "
-          f"{f['rollups']['summary_flow_rows']:,} rows ({f['rollups']['summary_flow_mb']} MB), summary_open "
-          f"{f['rollups']['summary_open_rows']:,} rows")
+    print(f"\nSummaries ({f['scale']} scale, database {f['database']}) - {f['date']}, {env['cpus']} cpus, "
+          f"PostgreSQL {env['postgresql']}, {f['dataset']['reports']:,} reports, {f['rollups']['events']:,} events;"
+          f" summary_flow {f['rollups']['summary_flow_rows']:,} rows ({f['rollups']['summary_flow_mb']} MB),"
+          f" summary_open {f['rollups']['summary_open_rows']:,} rows")
+    print(common.durability_line(env["durability"]))
     rows = [("head, period", "rollup p50", "rollup p95", "raw p50", "ratio", "equal", "received", "anomalies")]
     for key, v in f["summaries"].items():
         rows.append((key, f"{v['rollup_p50_ms']:.1f} ms", f"{v['rollup_p95_ms']:.1f} ms", f"{v['raw_p50_ms']:.0f} ms",
@@ -468,27 +470,37 @@ def print_report(f):
     print()
 
 
-def main():
+def prepare(args):
+    """The benchmark database with its reports, their histories and the regional heads."""
     import psycopg2
 
     from apoa import create_app
 
-    args = parse_args()
-    for name in ("APOA_DATABASE_URL", "APOA_REDIS_URL"):
-        if not os.environ.get(name):
-            sys.exit(f"summaries: {name} is not set; first eval \"$(scripts/dev.sh services apoa)\"")
-    started = time.perf_counter()
-    db_url = submit.bench_url(os.environ["APOA_DATABASE_URL"], args.database)
+    db_url = common.bench_url(os.environ["APOA_DATABASE_URL"], args.database)
     log(f"preparing database {args.database}")
-    submit.ensure_database(db_url)
-    app = create_app(environ=submit.app_environ(db_url, os.environ["APOA_REDIS_URL"]))
+    common.ensure_database(db_url)
+    app = create_app(environ=common.app_environ(db_url, os.environ["APOA_REDIS_URL"]))
     dataset = data.ensure_reports(app, db_url, args.reports, args.seed, args.lookup_sample, log)
     conn = psycopg2.connect(db_url)
     histories = ensure_histories(conn, args.reports, args.seed)
     sizes = rollup_sizes(conn)
     env = data.environment(conn)
     conn.close()
-    emails = ensure_heads(app)
+    return app, env, dataset, histories, sizes, ensure_heads(app)
+
+
+def broken_checks(f):
+    """Different figures from the rollups and from the raw tables break the run (a missed target
+    does not)."""
+    different = [key for key, v in f["summaries"].items() if not v["equal"]]
+    return [f"the rollups' summary differs from the raw one for {different}"] if different else []
+
+
+def main():
+    args = parse_args()
+    common.require_environment("summaries")
+    started = time.perf_counter()
+    app, env, dataset, histories, sizes, emails = prepare(args)
     log(f"summaries: {args.warmup} + {args.runs} rollup runs and {args.raw_runs} raw runs per head and period")
     summaries = measure_summaries(app, emails, args)
     parts = measure_parts(app, emails, args)
@@ -498,10 +510,9 @@ def main():
     if not args.skip_csv:
         log("CSV export of every report")
         csv = measure_csv(app, args)
-    figures = build_result(env, dataset, histories, sizes, summaries, parts, writes, csv,
+    figures = build_result(args, env, dataset, histories, sizes, summaries, parts, writes, csv,
                            time.perf_counter() - started)
-    print_report(figures)
-    print(json.dumps(figures, separators=(",", ":"), default=str), flush=True)
+    common.finish("summaries", figures, print_report, broken_checks(figures))
 
 
 if __name__ == "__main__":
