@@ -5,7 +5,7 @@ Each error rolls the database session back, then answers JSON when the client as
 """
 import logging
 
-from flask import jsonify, render_template, request
+from flask import jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -55,7 +55,8 @@ HTTP_MESSAGES = {
     405: (_l("Method not allowed"), _l("This address does not accept that kind of request.")),
     409: (_l("Conflict"), _l("This action does not fit the current state.")),
     413: (_l("Too large"), _l("The upload is too large. Please send smaller files.")),
-    429: (_l("Too many requests"), _l("You have sent too many requests. Please wait a moment and try again.")),
+    429: (_l("Too many requests"),
+          _l("You have sent too many requests. Please wait a moment and try again.")),
     500: (_l("Server error"), _l("Something went wrong on our side.")),
     503: (_l("Service unavailable"), _l("The service is temporarily unavailable.")),
 }
@@ -63,7 +64,8 @@ HTTP_MESSAGES = {
 
 def wants_json():
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    return (best == "application/json"
+            and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"])
 
 
 def error_response(status, message):
@@ -87,9 +89,10 @@ def handle_http_exception(error):
     # ours are translated. A description given on purpose (abort(400, _("..."))) is kept.
     own_description = error.description != type(error).description and error.code not in (429, 500)
     message = error.description if own_description else None
-    response = error_response(error.code, message)
+    response = make_response(error_response(error.code, message))
     if error.code == 405 and getattr(error, "valid_methods", None):
-        response[0].headers["Allow"] = ", ".join(error.valid_methods)
+        # HTTP requires a 405 to say which methods the address does accept.
+        response.headers["Allow"] = ", ".join(error.valid_methods)
     return response
 
 

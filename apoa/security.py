@@ -73,7 +73,8 @@ def init_app(app):
 
     @app.after_request
     def add_security_headers(response):
-        response.headers["Content-Security-Policy"] = content_security_policy(csp_nonce(), app.config["TILE_URL"])
+        response.headers["Content-Security-Policy"] = content_security_policy(
+            csp_nonce(), app.config["TILE_URL"])
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
         if production:

@@ -1,4 +1,4 @@
-"""Home page, health check, error pages in both formats, and the language switch."""
+"""Home page, error pages in both formats, and the language switch. (/healthz: tests/jobs/test_health.py.)"""
 import pytest
 from sqlalchemy import select
 
@@ -18,26 +18,6 @@ def test_home_page_speaks_indonesian_by_default(client):
 def test_home_page_fits_a_phone(client):
     page = client.get("/")
     assert 'name="viewport" content="width=device-width, initial-scale=1"' in page.text
-
-
-def test_health_check_reports_database_and_postgis(client):
-    answer = client.get("/healthz")
-    assert answer.status_code == 200
-    body = answer.get_json()
-    assert body["status"] == "ok" and body["database"] == "ok"
-    assert body["postgis"].startswith("3.")
-
-
-@pytest.mark.no_db_transaction
-def test_health_check_answers_503_when_the_database_is_unreachable(database_url, tmp_path):
-    from apoa import create_app
-    from tests.conftest import app_environ
-
-    broken = database_url.set(port=1)
-    app = create_app(environ=app_environ(broken, APOA_INSTANCE_DIR=str(tmp_path)))
-    answer = app.test_client().get("/healthz")
-    assert answer.status_code == 503
-    assert answer.get_json() == {"status": "error", "database": "unreachable", "postgis": None}
 
 
 @pytest.mark.parametrize("method, path, status", [
@@ -132,7 +112,8 @@ def test_language_switch_never_redirects_off_site(client):
     assert answer.headers["Location"] == "/"
 
 
-@pytest.mark.parametrize("target", ["//evil.example/", "/\\evil.example", "https://evil.example/", "/x\r\nSet-Cookie: a=b"])
+@pytest.mark.parametrize("target", ["//evil.example/", "/\\evil.example", "https://evil.example/",
+                                    "/x\r\nSet-Cookie: a=b"])
 def test_no_redirect_leaves_the_site(client, target):
     answer = client.post("/bahasa", data={"lang": "en", "next": target})
     assert answer.headers["Location"] == "/"

@@ -58,7 +58,8 @@ def test_office_hierarchy_is_enforced(make, kind, parent_kind, message):
 
 
 def test_office_cli_creates_the_hierarchy_and_jurisdiction(runner):
-    assert runner.invoke(args=["offices", "create", "--code", "DJ", "--name", "Ditjen", "--kind", "ditjen"]).exit_code == 0
+    assert runner.invoke(args=["offices", "create", "--code", "DJ", "--name", "Ditjen", "--kind",
+                               "ditjen"]).exit_code == 0
     assert runner.invoke(args=["offices", "create", "--code", "KW", "--name", "Kanwil", "--kind", "kanwil",
                                "--parent", "DJ"]).exit_code == 0
     assert runner.invoke(args=["offices", "create", "--code", "KI", "--name", "Kanim", "--kind", "kantor",

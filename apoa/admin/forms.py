@@ -39,9 +39,11 @@ class _RoleAndOffice:
 
 
 class StaffUserForm(_RoleAndOffice, BaseForm):
-    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter the name.")), Length(max=120)])
+    name = StringField(_l("Name"),
+                       validators=[DataRequired(_l("Enter the name.")), Length(max=120)])
     email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter the email address.")),
-                                                Email(_l("Enter a valid email address.")), Length(max=254)])
+                                                Email(_l("Enter a valid email address.")),
+                                                Length(max=254)])
     role = SelectField(_l("Role"))
     office = SelectField(_l("Office"))
     password = PasswordField(_l("First password"), validators=[

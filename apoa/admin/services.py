@@ -14,7 +14,8 @@ STAFF_ROLES = tuple(role.value for role in Role if role.is_staff)
 def staff_users(office_code=None, role=None):
     """Staff accounts, by office and name; residents are never listed."""
     query = (select(User).outerjoin(User.office).options(joinedload(User.office))
-             .where(User.role.in_(STAFF_ROLES)).order_by(Office.code.nulls_first(), User.name, User.id))
+             .where(User.role.in_(STAFF_ROLES))
+             .order_by(Office.code.nulls_first(), User.name, User.id))
     if office_code:
         query = query.where(Office.code == office_code)
     if role in STAFF_ROLES:

@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from apoa.admin.forms import ConfirmForm, RoleForm, StaffFilterForm, StaffUserForm
 from apoa.admin.services import all_offices, staff_user, staff_users
+from apoa.auth.guards import actor
 from apoa.auth.permissions import Permission, has_permission
 from apoa.auth.services import (create_user, disable_user, enable_user, grant_role, new_password,
                                 reset_second_factor, unlock_user)
@@ -22,10 +23,6 @@ log = logging.getLogger("apoa.admin")
 def only_user_managers():
     if not has_permission(current_user, Permission.manage_users):
         abort(404)
-
-
-def actor():
-    return current_user._get_current_object()
 
 
 # No trailing-slash redirect for /admin: it would answer 308 where everything else says 404.
@@ -44,7 +41,8 @@ def users():
 
 
 def _offered(field):
-    return field.data if field.data in {value for value, _label in field.choices} and field.data else None
+    return (field.data if field.data in {value for value, _label in field.choices} and field.data
+            else None)
 
 
 @bp.route("/pengguna/baru", methods=["GET", "POST"])
@@ -72,7 +70,8 @@ def _staff_or_404(user_id):
 def user_detail(user_id):
     user = _staff_or_404(user_id)
     offices = all_offices()
-    role_form = RoleForm(offices, data={"role": user.role, "office": user.office.code if user.office else ""})
+    role_form = RoleForm(offices, data={"role": user.role,
+                                        "office": user.office.code if user.office else ""})
     return render_template("admin/user_detail.html", user=user, role_form=role_form,
                            locked=is_locked(user), is_self=user.id == current_user.id)
 
@@ -82,8 +81,10 @@ def change_role(user_id):
     user = _staff_or_404(user_id)
     form = RoleForm(all_offices())
     if form.validate_on_submit():
-        return _apply(user, lambda: grant_role(user, form.role.data, form.office.data or None, actor=actor()),
-                      _("The role of %(name)s has been changed; their sessions have ended.", name=user.name))
+        return _apply(user, lambda: grant_role(user, form.role.data, form.office.data or None,
+                                               actor=actor()),
+                      _("The role of %(name)s has been changed; their sessions have ended.",
+                        name=user.name))
     for errors in form.errors.values():
         flash(" ".join(str(e) for e in errors), "error")
     return redirect(url_for(".user_detail", user_id=user.id), 303)
@@ -114,8 +115,8 @@ def unlock(user_id):
 def reset_codes(user_id):
     user = _staff_or_404(user_id)
     return _confirmed(user, lambda: reset_second_factor(user, actor=actor()),
-                      _("The sign-in codes of %(name)s have been reset: they set up their app again at "
-                        "their next sign-in.", name=user.name))
+                      _("The sign-in codes of %(name)s have been reset: they set up their app "
+                        "again at their next sign-in.", name=user.name))
 
 
 def _confirmed(user, change, message):

@@ -4,8 +4,8 @@ import click
 from flask.cli import AppGroup
 
 from apoa.auth.models import Role
-from apoa.auth.services import (create_user, disable_user, enable_user, find_user_by_email, grant_role,
-                                reset_second_factor)
+from apoa.auth.services import (create_user, disable_user, enable_user, find_user_by_email,
+                                grant_role, reset_second_factor)
 from apoa.errors import UserValueError
 from apoa.extensions import db
 
@@ -33,7 +33,8 @@ def _user(email):
 @click.option("--email", required=True)
 @click.option("--name", required=True)
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
-@click.option("--office", "office_code", help="Office code (required for officer, supervisor, regional_head).")
+@click.option("--office", "office_code",
+              help="Office code (required for officer, supervisor, regional_head).")
 @click.password_option(help="Asked for when not given.")
 def create(email, name, role, office_code, password):
     """Create a user with a role (and an office for staff who act for one)."""
@@ -60,7 +61,8 @@ def enable(email):
 @users_cli.command("grant")
 @click.argument("email")
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
-@click.option("--office", "office_code", help="Office code; staff who have one keep it when not given.")
+@click.option("--office", "office_code",
+              help="Office code; staff who have one keep it when not given.")
 def grant(email, role, office_code):
     """Give a user a role (and an office); their sessions end."""
     user = _run(lambda: grant_role(_user(email), role, office_code))

@@ -13,9 +13,11 @@ class LoginForm(BaseForm):
 
 
 class RegisterForm(BaseForm):
-    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter your name.")), Length(max=120)])
+    name = StringField(_l("Name"),
+                       validators=[DataRequired(_l("Enter your name.")), Length(max=120)])
     email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter your email address.")),
-                                                Email(_l("Enter a valid email address.")), Length(max=254)])
+                                                Email(_l("Enter a valid email address.")),
+                                                Length(max=254)])
     password = PasswordField(_l("Password"), validators=[
         DataRequired(_l("Choose a password.")),
         Length(min=10, max=256, message=_l("The password must have at least %(min)d characters."))])

@@ -51,9 +51,11 @@ class User(UserMixin, db.Model):
     __table_args__ = (
         CheckConstraint(f"role IN ({ROLES_SQL})", name="role_known"),
         # Officers, supervisors and heads act for an office: their jurisdiction comes from it.
-        CheckConstraint(f"role NOT IN ({OFFICE_ROLES_SQL}) OR office_id IS NOT NULL", name="office_for_staff"),
+        CheckConstraint(f"role NOT IN ({OFFICE_ROLES_SQL}) OR office_id IS NOT NULL",
+                        name="office_for_staff"),
         CheckConstraint("email = lower(email)", name="email_lowercase"),
-        CheckConstraint("totp_enabled_at IS NULL OR totp_secret IS NOT NULL", name="totp_enabled_has_secret"),
+        CheckConstraint("totp_enabled_at IS NULL OR totp_secret IS NOT NULL",
+                        name="totp_enabled_has_secret"),
         CheckConstraint("failed_logins >= 0", name="failed_logins_non_negative"),
     )
 
@@ -62,7 +64,8 @@ class User(UserMixin, db.Model):
     name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20))
-    office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id", ondelete="RESTRICT"), index=True)
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id", ondelete="RESTRICT"),
+                                                  index=True)
     active: Mapped[bool] = mapped_column(default=True, server_default="true")
     # Bumped on sign-out and disabling so that an old session cookie stops working.
     session_version: Mapped[int] = mapped_column(default=1, server_default="1")

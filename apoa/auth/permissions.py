@@ -28,9 +28,11 @@ class Permission(str, enum.Enum):
     reopen = "reopen"
     reveal_contact = "reveal_contact"
     view_aggregates = "view_aggregates"  # summaries, choropleths, cells: never individual reports
-    export_reports = "export_reports"    # rows of the filtered reports as CSV/GeoJSON/XLSX (no contact)
+    export_reports = "export_reports"    # rows of the filtered reports as CSV/GeoJSON/XLSX
+                                         # (no contact)
     manage_users = "manage_users"
     manage_offices = "manage_offices"
+    manage_jobs = "manage_jobs"          # the job queue at /admin/tugas: failures, retries
 
 
 _OFFICER = {Permission.view_report, Permission.screen, Permission.field_work,
@@ -42,8 +44,16 @@ ROLE_PERMISSIONS = {
                                             Permission.reveal_contact, Permission.view_aggregates}),
     Role.regional_head: frozenset({Permission.view_aggregates}),
     # The admin configures the system and reads no report content.
-    Role.admin: frozenset({Permission.manage_users, Permission.manage_offices}),
+    Role.admin: frozenset({Permission.manage_users, Permission.manage_offices,
+                           Permission.manage_jobs}),
 }
+
+
+def roles_with(permission):
+    """The roles (their stored values) whose permissions include `permission`: to find in a query
+    the users who could act, from the same table as `can()`."""
+    return sorted(role.value for role, granted in ROLE_PERMISSIONS.items()
+                  if Permission(permission) in granted)
 
 
 def has_permission(user, permission):
@@ -73,12 +83,11 @@ def _object_rule(user, permission, report):
 
 
 def decided_by(report):
-    """Who proposed the decision now awaiting approval (the actor who moved it to pending_approval)."""
-    from apoa.reports.models import ReportEvent
+    """Who proposed the decision now awaiting approval: who moved the report to pending_approval."""
+    from apoa.reports.queries import pending_decision
 
-    return db.session.scalar(select(ReportEvent.actor_id).where(
-        ReportEvent.report_id == report.id, ReportEvent.to_state == "pending_approval",
-        ReportEvent.from_state != "pending_approval").order_by(ReportEvent.id.desc()).limit(1))
+    proposal = pending_decision(report)
+    return proposal.actor_id if proposal is not None else None
 
 
 def in_jurisdiction(user, report):
@@ -94,19 +103,24 @@ ALL_OFFICES = object()
 def jurisdiction_office_ids(user):
     """The ids of the offices whose reports the user's office oversees, or ALL_OFFICES for the
     Ditjen (which also sees reports outside every office's jurisdiction)."""
-    office = user.office
+    return office_jurisdiction_ids(user.office)
+
+
+def office_jurisdiction_ids(office):
+    """The same for an office: itself and the offices below it, or ALL_OFFICES for the Ditjen."""
     if office is None:
         return set()
     if office.kind == OfficeKind.ditjen.value:
         return ALL_OFFICES
-    return set(db.session.scalars(_subtree(office.id)).all())
+    return office_subtree_ids(office.id)
 
 
-def _subtree(office_id):
+def office_subtree_ids(office_id):
+    """The ids of the office and of every office below it (empty if there is no such office)."""
     tree = select(Office.id).where(Office.id == office_id).cte("office_tree", recursive=True)
     child = aliased(Office)
     tree = tree.union_all(select(child.id).where(child.parent_id == tree.c.id))
-    return select(tree.c.id)
+    return set(db.session.scalars(select(tree.c.id)).all())
 
 
 def visible(query, user, report_entity=None, permission=Permission.view_report):

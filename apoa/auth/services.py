@@ -7,6 +7,7 @@ import secrets
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from apoa import jobs
 from apoa.audit.services import record
 from apoa.auth.models import Role, User
 from apoa.errors import UserValueError
@@ -33,15 +34,34 @@ def create_user(email, name, password, role, office_code=None, actor=None):
     if find_user_by_email(email):
         raise UserValueError(_("A user with the email %(email)s already exists.", email=email))
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserValueError(_("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH))
-    user = User(email=email, name=name.strip(), role=role.value, office=_office_for_role(role, office_code))
+        raise UserValueError(_("The password must have at least %(n)d characters.",
+                               n=MIN_PASSWORD_LENGTH))
+    user = User(email=email, name=name.strip(), role=role.value,
+                office=_office_for_role(role, office_code))
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
     if role.is_staff:
-        record("user.create", f"user:{user.id}", {"role": role.value, "office": _office_code(user)}, actor=actor)
+        record("user.create", f"user:{user.id}", {"role": role.value, "office": _office_code(user)},
+               actor=actor)
     log.info("created user %s with role %s", user.id, role.value)
     return user
+
+
+def register_resident(email, name, password):
+    """A resident's own registration, which must not tell whether the email already has an
+    account: a new address gets a resident account (returned); for a known one nothing changes,
+    its owner is told by email (a job, after the commit) and None is returned. Both hash the
+    password, so that the time taken does not tell either."""
+    existing = find_user_by_email(email)
+    if existing is None:
+        user = create_user(email, name, password, "resident")
+        log.info("resident %s registered", user.id)
+        return user
+    User().set_password(password)  # the work of a creation, thrown away
+    jobs.enqueue("apoa.auth.jobs.send_account_exists_notice", existing.id)
+    log.info("registration with the email of user %s: its owner is told", existing.id)
+    return None
 
 
 def new_password():
@@ -55,13 +75,14 @@ def grant_role(user, role, office_code=None, actor=None):
     if actor is not None and actor.id == user.id:
         raise UserValueError(_("You cannot change your own role or office."))
     role = _parse_role(role)
-    office = _office_for_role(role, office_code) if office_code or not user.office_id else user.office
+    office = (_office_for_role(role, office_code) if office_code or not user.office_id
+              else user.office)
     before = {"role": user.role, "office": _office_code(user)}
     user.role = role.value
     user.office = office if role is not Role.resident else None
     _end_sessions(user)
-    record("user.grant", f"user:{user.id}", {"from": before, "to": {"role": user.role, "office": _office_code(user)}},
-           actor=actor)
+    record("user.grant", f"user:{user.id}",
+           {"from": before, "to": {"role": user.role, "office": _office_code(user)}}, actor=actor)
     log.info("user %s now has role %s", user.id, user.role)
     return user
 

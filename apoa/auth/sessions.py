@@ -59,7 +59,8 @@ def fresh_session():
 def begin_pending(user, next_url):
     """After a good password of a staff user: remember who is half signed in, for PENDING_TTL."""
     fresh_session()
-    session[PENDING_KEY] = {"user": user.id, "version": user.session_version, "at": _now(), "next": next_url}
+    session[PENDING_KEY] = {"user": user.id, "version": user.session_version, "at": _now(),
+                            "next": next_url}
 
 
 def pending_user():

@@ -85,7 +85,8 @@ def record_failure(user, stage):
     _audit_failure(f"user:{user.id}", stage, locked=False)
     if locked:
         record("auth.lockout", f"user:{user.id}", {"minutes": lock_minutes()})
-        log.warning("user %s locked for %s minutes after %s failed sign-ins", user.id, lock_minutes(), failures)
+        log.warning("user %s locked for %s minutes after %s failed sign-ins", user.id,
+                    lock_minutes(), failures)
     return locked
 
 
@@ -126,7 +127,8 @@ def _unknown_address_failure(email):
     if _store(lambda s: s.get(f"apoa-signin-lock/{key}"), 0) > 0:
         _audit_failure(obj, "password", locked=True)
         return True
-    failures = _store(lambda s: s.incr(f"apoa-signin-failures/{key}", _seconds(UNKNOWN_FAILURE_MEMORY)), 0)
+    failures = _store(lambda s: s.incr(f"apoa-signin-failures/{key}",
+                                       _seconds(UNKNOWN_FAILURE_MEMORY)), 0)
     locked = failures >= MAX_FAILURES
     if locked:
         _store(lambda s: s.incr(f"apoa-signin-lock/{key}", _seconds(LOCK_DURATION)), 0)

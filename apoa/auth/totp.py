@@ -162,7 +162,7 @@ def check_second_factor(user, code):
     if not user.totp_enrolled:
         return None
     digits = code.replace(" ", "")
-    if digits.isdigit() and len(digits) == 6:
+    if digits.isascii() and digits.isdigit() and len(digits) == 6:
         return "totp" if _claim_totp(user, digits) else None
     if use_recovery_code(user, code):
         return "recovery_code"
@@ -171,7 +171,8 @@ def check_second_factor(user, code):
 
 def _claim_totp(user, code):
     code = (code or "").replace(" ", "")
-    if not (code.isdigit() and len(code) == 6):
+    # ASCII only: isdigit() accepts "²", which compare_digest refuses to compare.
+    if not (code.isascii() and code.isdigit() and len(code) == 6):
         return False
     totp = pyotp.TOTP(decrypt_secret(user.totp_secret))
     now_step = totp.timecode(_utcnow())
@@ -225,7 +226,8 @@ def use_recovery_code(user, code):
     if len(_normalise(code)) != RECOVERY_LENGTH:
         return False
     spent = db.session.execute(
-        update(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _hash(code),
+        update(RecoveryCode).where(RecoveryCode.user_id == user.id,
+                                   RecoveryCode.code_hash == _hash(code),
                                    RecoveryCode.used_at.is_(None))
         .values(used_at=func.now()).execution_options(synchronize_session=False)).rowcount
     if spent != 1:

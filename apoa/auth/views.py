@@ -11,7 +11,7 @@ from apoa.auth import sessions, signin, totp
 from apoa.auth.forms import CodeForm, LoginForm, RegisterForm
 from apoa.auth.models import User
 from apoa.auth.permissions import Permission, has_permission
-from apoa.auth.services import create_user, find_user_by_email
+from apoa.auth.services import register_resident
 from apoa.core.views import safe_next
 from apoa.errors import wants_json
 from apoa.extensions import db, limiter, login_manager
@@ -22,19 +22,19 @@ log = logging.getLogger("apoa.auth")
 SIGN_IN_LIMIT = "10 per minute;60 per hour"
 CODE_LIMIT = "10 per minute;60 per hour"
 # Requests that need no session check: files, and nothing that could show or change data.
-UNCHECKED_ENDPOINTS = {"static", "assets.vendor", "maps.basemap", "core.healthz"}
+UNCHECKED_ENDPOINTS = {"static", "assets.vendor", "maps.basemap", "health.healthz"}
 
 
 def locked_message():
-    return _("Too many failed attempts. Sign-in is paused for %(minutes)d minutes; please try again later.",
-             minutes=signin.lock_minutes())
+    return _("Too many failed attempts. Sign-in is paused for %(minutes)d minutes; "
+             "please try again later.", minutes=signin.lock_minutes())
 
 
 @login_manager.user_loader
 def load_user(session_id):
     """Sessions carry "<id>:<version>": bumping the version on the server ends old sessions."""
     user_id, _sep, version = session_id.partition(":")
-    if not (user_id.isdigit() and version.isdigit()):
+    if not (session_id.isascii() and user_id.isdigit() and version.isdigit()):
         return None
     user = db.session.scalar(select(User).where(User.id == int(user_id)))
     if user is None or not user.active or user.session_version != int(version):
@@ -136,8 +136,9 @@ def second_factor():
     if method is not None:
         answer = complete_sign_in(user, method, sessions.pending_next())
         if method == "recovery_code":
-            flash(_("You signed in with a recovery code; %(left)d are left. Ask an administrator to reset "
-                    "your sign-in codes before they run out.", left=totp.recovery_codes_left(user)), "info")
+            flash(_("You signed in with a recovery code; %(left)d are left. Ask an administrator "
+                    "to reset your sign-in codes before they run out.",
+                    left=totp.recovery_codes_left(user)), "info")
         return answer
     if signin.record_failure(user, "second_factor"):
         return _locked_out()
@@ -170,9 +171,10 @@ def enrol():
             next_url = sessions.pending_next()
             signin.record_success(user, "totp")
             sessions.begin(user, second_factor="totp")
-            return render_template("auth/recovery_codes.html", codes=codes, next_url=landing(user, next_url))
-        form.code.errors.append(_("The code is not correct. Check that the time on your phone is right "
-                                  "and enter the code shown now."))
+            return render_template("auth/recovery_codes.html", codes=codes,
+                                   next_url=landing(user, next_url))
+        form.code.errors.append(_("The code is not correct. Check that the time on your phone is "
+                                  "right and enter the code shown now."))
     context = {"form": form, "secret": _grouped(secret),
                "qr_svg": totp.qr_svg(totp.provisioning_uri(user, secret))}
     if form.errors:
@@ -202,12 +204,9 @@ def register():
         return redirect(url_for("public.my_reports"))
     form = RegisterForm()
     if form.validate_on_submit():
-        if find_user_by_email(form.email.data):
-            form.email.errors.append(_("An account with this email already exists. Sign in instead."))
-        else:
-            user = create_user(form.email.data, form.name.data, form.password.data, "resident")
-            sessions.begin(user)
-            log.info("resident %s registered", user.id)
-            flash(_("Your account has been created."), "success")
-            return redirect(url_for("public.my_reports"))
+        # The same answer whether the email had an account or not (register_resident).
+        register_resident(form.email.data, form.name.data, form.password.data)
+        flash(_("Thank you. Sign in with your email address and the password you chose. If this "
+                "address already had an account, we have sent it an email instead."), "info")
+        return redirect(url_for(".login"), 303)
     return render_template("auth/register.html", form=form), 400 if form.errors else 200

@@ -37,9 +37,12 @@ OFFICES = (
     ("KANWIL-LAMPUNG", "Kantor Wilayah Imigrasi Lampung", "kanwil", "DITJEN", ()),
     ("KANWIL-JABAR", "Kantor Wilayah Imigrasi Jawa Barat", "kanwil", "DITJEN", ()),
     ("KANWIL-KALBAR", "Kantor Wilayah Imigrasi Kalimantan Barat", "kanwil", "DITJEN", ()),
-    ("KANIM-KOTABUMI", "Kantor Imigrasi Kelas III Kotabumi", "kantor", "KANWIL-LAMPUNG", ("18.08",)),
-    ("KANIM-KARAWANG", "Kantor Imigrasi Kelas II TPI Karawang", "kantor", "KANWIL-JABAR", ("32.15",)),
-    ("KANIM-KETAPANG", "Kantor Imigrasi Kelas II TPI Ketapang", "kantor", "KANWIL-KALBAR", ("61.04",)),
+    ("KANIM-KOTABUMI", "Kantor Imigrasi Kelas III Kotabumi", "kantor", "KANWIL-LAMPUNG",
+     ("18.08",)),
+    ("KANIM-KARAWANG", "Kantor Imigrasi Kelas II TPI Karawang", "kantor", "KANWIL-JABAR",
+     ("32.15",)),
+    ("KANIM-KETAPANG", "Kantor Imigrasi Kelas II TPI Ketapang", "kantor", "KANWIL-KALBAR",
+     ("61.04",)),
 )
 
 # (email, name, role, office code)
@@ -81,7 +84,8 @@ class SeedResult:
 
 
 def seed_demo(report_count=300):
-    """Create whatever of the demo data does not exist yet; returns what was created. Needs regions."""
+    """Create whatever of the demo data does not exist yet; returns what was created. Needs
+    regions."""
     _refuse_production()
     _require_regions()
     result = SeedResult()
@@ -90,7 +94,8 @@ def seed_demo(report_count=300):
     result.accounts = [(email, role, office) for email, _name, role, office in USERS]
     if not _demo_reports_exist():
         result.reports = _seed_reports(report_count)
-    log.info("demo seed: %d offices, %d users, %d reports created", result.offices, result.users, result.reports)
+    log.info("demo seed: %d offices, %d users, %d reports created", result.offices, result.users,
+             result.reports)
     return result
 
 
@@ -98,13 +103,15 @@ def _refuse_production():
     from apoa.errors import UserValueError
 
     if current_app.config["APOA_ENV"] == "production":
-        raise UserValueError("The demo data (with its published password and sign-in keys) is not for production")
+        raise UserValueError("The demo data (with its published password and sign-in keys) "
+                             "is not for production")
 
 
 def _require_regions():
     from apoa.errors import UserValueError
 
-    found = db.session.scalar(select(func.count()).select_from(Region).where(Region.kode.in_(REPORT_WEIGHTS)))
+    found = db.session.scalar(select(func.count()).select_from(Region)
+                              .where(Region.kode.in_(REPORT_WEIGHTS)))
     if found < len(REPORT_WEIGHTS):
         raise UserValueError("Import the regions first: flask --app apoa regions import")
 
@@ -135,7 +142,8 @@ def _seed_users():
 def _demo_reports_exist():
     demo_offices = [code for code, *_rest in OFFICES]
     return db.session.scalar(text(
-        "SELECT EXISTS (SELECT 1 FROM report r JOIN office o ON o.id = r.office_id WHERE o.code = ANY(:codes))"),
+        "SELECT EXISTS (SELECT 1 FROM report r JOIN office o ON o.id = r.office_id"
+        " WHERE o.code = ANY(:codes))"),
         {"codes": demo_offices})
 
 
@@ -177,7 +185,8 @@ def _demo_report(rng, point, where, categories, now):
         description=rng.choice(DESCRIPTIONS), people_count=rng.randint(1, 8),
         nationality_guess=rng.choice(NATIONALITIES), place_kind=rng.choice(list(PlaceKind)).value,
         observed_at=created - timedelta(hours=rng.uniform(1, 48)),
-        location=func.ST_SetSRID(func.ST_MakePoint(*point), 4326), accuracy_m=rng.choice((None, 10, 25, 80)),
+        location=func.ST_SetSRID(func.ST_MakePoint(*point), 4326),
+        accuracy_m=rng.choice((None, 10, 25, 80)),
         kab_id=where.kab_id, kec_id=where.kec_id, office_id=where.office_id,
         channel=rng.choice(("web", "web", "web", "android", "whatsapp")), consent=True,
         created_at=created, due_at=created + timedelta(days=1))
@@ -193,7 +202,8 @@ def _assign_state(rng, report, officer):
     if state in (State.assigned, State.in_field):
         report.assignee_id = officer.id
     if state in (State.pending_approval, State.closed):
-        outcome = rng.choice([Outcome.violation_found, Outcome.compliant, Outcome.not_found, Outcome.unfounded])
+        outcome = rng.choice([Outcome.violation_found, Outcome.compliant, Outcome.not_found,
+                              Outcome.unfounded])
         report.outcome = outcome.value
         if outcome is Outcome.violation_found:
             report.action_taken = rng.choice(list(ActionTaken)).value

@@ -11,12 +11,14 @@ MIN_ISLAND_AREA_DEG2 = 0.005
 TOLERANCE_DEG = 0.02
 
 _BASEMAP_SQL = text("""
-SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object(
+SELECT json_build_object('type', 'FeatureCollection', 'features',
+       coalesce(json_agg(json_build_object(
          'type', 'Feature', 'properties', json_build_object('kode', kode, 'nama', nama),
          'geometry', ST_AsGeoJSON(outline, 2)::json)), '[]'::json))::text
 FROM (
   SELECT kode, nama, ST_Simplify(ST_Collect(ARRAY(
-           SELECT part.geom FROM ST_Dump(geom) part WHERE ST_Area(part.geom) > :min_area)), :tolerance) AS outline
+           SELECT part.geom FROM ST_Dump(geom) part WHERE ST_Area(part.geom) > :min_area)),
+         :tolerance) AS outline
   FROM region WHERE level = 'provinsi'
 ) provinces
 WHERE outline IS NOT NULL AND NOT ST_IsEmpty(outline)
@@ -24,7 +26,8 @@ WHERE outline IS NOT NULL AND NOT ST_IsEmpty(outline)
 
 
 def province_outlines_geojson():
-    return db.session.execute(_BASEMAP_SQL, {"min_area": MIN_ISLAND_AREA_DEG2, "tolerance": TOLERANCE_DEG}).scalar_one()
+    return db.session.execute(_BASEMAP_SQL, {"min_area": MIN_ISLAND_AREA_DEG2,
+                                             "tolerance": TOLERANCE_DEG}).scalar_one()
 
 
 # --- region outlines by bounding box, for the officers' and the regional maps ---------------------
@@ -37,7 +40,8 @@ KECAMATAN_FROM_ZOOM = 11
 # ST_Simplify (not ...PreserveTopology) drops the islets that shrink below a pixel: at country zoom
 # the provinces' ~18,000 island parts otherwise weigh well over a megabyte.
 _OUTLINES_SQL = text("""
-SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object(
+SELECT json_build_object('type', 'FeatureCollection', 'features',
+       coalesce(json_agg(json_build_object(
          'type', 'Feature', 'id', kode, 'properties', json_build_object('kode', kode, 'nama', nama),
          'geometry', ST_AsGeoJSON(outline, :digits)::json)), '[]'::json))::text
 FROM (

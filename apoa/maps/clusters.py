@@ -62,7 +62,8 @@ def parse_bbox(raw):
                                 "west longitude, south latitude, east longitude, north latitude."))
     min_lon, min_lat, max_lon, max_lat = values
     # A map panned past the date line or the poles asks for more than the world: clamp it.
-    bbox = BBox(_clamp(min_lon, 180), _clamp(min_lat, 90), _clamp(max_lon, 180), _clamp(max_lat, 90))
+    bbox = BBox(_clamp(min_lon, 180), _clamp(min_lat, 90), _clamp(max_lon, 180),
+                _clamp(max_lat, 90))
     if not (bbox.min_lon < bbox.max_lon and bbox.min_lat < bbox.max_lat):
         raise UserValueError(_l("The map area (bbox) is empty: the west and south edges must be "
                                 "smaller than the east and north edges."))
@@ -79,7 +80,8 @@ def parse_zoom(raw):
     except (TypeError, ValueError):
         zoom = None
     if zoom is None or not 0 <= zoom <= MAX_ZOOM:
-        raise UserValueError(_l("The zoom level must be a whole number from 0 to %(max)d.", max=MAX_ZOOM))
+        raise UserValueError(_l("The zoom level must be a whole number from 0 to %(max)d.",
+                                max=MAX_ZOOM))
     return zoom
 
 
@@ -124,15 +126,18 @@ def points(user, bbox, filters):
     # the planner builds a bitmap of every report of the office before intersecting it with
     # the box.
     in_box = (select(Report.id, Report.tracking_code, Report.state, Report.office_id,
-                     func.ST_X(Report.location).label("lon"), func.ST_Y(Report.location).label("lat"))
+                     func.ST_X(Report.location).label("lon"),
+                     func.ST_Y(Report.location).label("lat"))
               .where(_in_bbox(bbox)))
-    in_box = filtered(in_box, filters, user, datetime.now(timezone.utc)).cte("in_box").prefix_with("MATERIALIZED")
+    in_box = (filtered(in_box, filters, user, datetime.now(timezone.utc))
+              .cte("in_box").prefix_with("MATERIALIZED"))
     query = (select(in_box.c.id, in_box.c.tracking_code, in_box.c.state, in_box.c.lat, in_box.c.lon)
              .order_by(in_box.c.id.desc()).limit(MAX_POINTS + 1))
     rows = db.session.execute(visible(query, user, report_entity=in_box.c)).all()
     return {"kind": "points", "columns": list(POINT_COLUMNS),
             "url": url_for("officer.report_page", report_id=0).removesuffix("0"),
-            "rows": [[id_, tracking.display(code), state, round(lat, POINT_DIGITS), round(lon, POINT_DIGITS)]
+            "rows": [[id_, tracking.display(code), state, round(lat, POINT_DIGITS),
+                      round(lon, POINT_DIGITS)]
                      for id_, code, state, lat, lon in rows[:MAX_POINTS]],
             "truncated": len(rows) > MAX_POINTS}
 
@@ -161,7 +166,8 @@ def clusters(user, bbox, zoom, filters, permission):
 def answerable_from_grid(filters):
     """Whether the rollup holds what these filters ask: it knows state and category, not dates,
     regions, due times or assignees."""
-    return filters == QueueFilters(state=filters.state, category_id=filters.category_id, sort=filters.sort)
+    return filters == QueueFilters(state=filters.state, category_id=filters.category_id,
+                                   sort=filters.sort)
 
 
 def _report_counts(user, bbox, zoom, filters, permission):
@@ -187,7 +193,8 @@ def _grid_counts(user, bbox, zoom, filters, permission):
         query = query.where(grid.state == filters.state)
     if filters.category_id:
         query = query.where(grid.category_id == filters.category_id)
-    return visible(query, user, report_entity=grid, permission=permission).group_by(i, j, grid.state).subquery()
+    return (visible(query, user, report_entity=grid, permission=permission)
+            .group_by(i, j, grid.state).subquery())
 
 
 def _grid_span(low, high):
@@ -204,7 +211,8 @@ def suppress_small_counts(data):
             cell["few"] = True
             cell["states"] = {}
         else:
-            cell["states"] = {state: n for state, n in cell["states"].items() if n >= MIN_SHOWN_COUNT}
+            cell["states"] = {state: n for state, n in cell["states"].items()
+                              if n >= MIN_SHOWN_COUNT}
     return data
 
 

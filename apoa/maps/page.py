@@ -73,7 +73,8 @@ class Behaviour(JSCSSMixin):
 
     _template = Template("""
         {% macro script(this, kwargs) %}
-        window.ApoaMaps.{{ this.behaviour }}({{ this._parent.get_name() }}, {{ this.options_json }});
+        window.ApoaMaps.{{ this.behaviour }}(
+            {{- this._parent.get_name() }}, {{ this.options_json }});
         {% endmacro %}
     """)
 

@@ -26,96 +26,63 @@ far away) is drawn as its simplified convex hull, so it still shows as a dot wit
 import json
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
 
-from flask_babel import format_number, lazy_gettext as _l, to_user_timezone
+from flask_babel import format_number, lazy_gettext as _l
 from sqlalchemy import func, select, text
 
 from apoa.auth.permissions import ALL_OFFICES, Permission, can, jurisdiction_office_ids, visible
 from apoa.errors import UserValueError
 from apoa.extensions import db
 from apoa.maps.basemap import KECAMATAN_FROM_ZOOM, pixel_degrees
+from apoa.periods import Preset, custom_period, preset_period
 from apoa.regions.models import Region, RegionLevel, office_region
 from apoa.reports.models import Report
-from apoa.reports.queries import local_midnight
 from apoa.reports.states import State
 
 SUPPRESS_BELOW = 3
 SUPPRESSED_LABEL = f"< {SUPPRESS_BELOW}"
 CLASSES = 4
-# Custom periods are checked against these bounds: earlier or later dates are typing mistakes
-# (and a year 1 would overflow the conversion to UTC).
-EARLIEST_DATE = date(2000, 1, 1)
-LATEST_DATE = date(2099, 12, 31)
 
-# Period keys offered to the user → label; "last N days" are today and the N - 1 days before.
-ROLLING_DAYS = {"7d": 7, "30d": 30, "90d": 90, "365d": 365}
+# The map's period keys, short for bookmarked addresses, and the preset (apoa/periods.py) each
+# stands for, in the order the chooser offers them.
 PERIODS = {
-    "7d": _l("Last 7 days"),
-    "30d": _l("Last 30 days"),
-    "90d": _l("Last 90 days"),
-    "365d": _l("Last 365 days"),
-    "this_month": _l("This month"),
-    "last_month": _l("Last month"),
-    "custom": _l("Between two dates"),
+    "7d": Preset.last_7_days, "30d": Preset.last_30_days, "90d": Preset.last_90_days,
+    "365d": Preset.last_365_days, "this_month": Preset.this_month,
+    "last_month": Preset.last_month, "custom": Preset.custom,
 }
+KEY_OF_PRESET = {preset: key for key, preset in PERIODS.items()}
 DEFAULT_PERIOD = "30d"
 
 
 # --- what the user chose -------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Period:
-    """Whole local days (Asia/Jakarta) from `first` to `last`, both included."""
-
-    key: str
-    first: date
-    last: date
-
-    def conditions(self):
-        return [Report.created_at >= local_midnight(self.first),
-                Report.created_at < local_midnight(self.last + timedelta(days=1))]
-
-
-@dataclass(frozen=True)
 class Selection:
-    period: Period
+    period: object          # an apoa.periods.Period
     state: str | None = None
+
+    @property
+    def period_key(self):
+        return KEY_OF_PRESET[self.period.preset]
 
     def conditions(self):
         state = [Report.state == self.state] if self.state else []
-        return self.period.conditions() + state
-
-
-def local_today():
-    return to_user_timezone(datetime.now(timezone.utc)).date()
+        return [Report.created_at >= self.period.starts_at,
+                Report.created_at < self.period.ends_at] + state
 
 
 def resolve_period(key, today, first=None, last=None):
-    """The Period named `key` as seen on `today`; `first` and `last` only for "custom".
+    """The Period the map's `key` names as seen on `today`; `first` and `last` only for "custom".
     UserValueError with a message saying what to change otherwise."""
-    if key in ROLLING_DAYS:
-        return Period(key, today - timedelta(days=ROLLING_DAYS[key] - 1), today)
-    if key == "this_month":
-        return Period(key, today.replace(day=1), today)
-    if key == "last_month":
-        end = today.replace(day=1) - timedelta(days=1)
-        return Period(key, end.replace(day=1), end)
-    if key == "custom":
-        return Period(key, *_custom_dates(first, last))
-    raise UserValueError(_l("Unknown period: choose one of the periods offered."))
-
-
-def _custom_dates(first, last):
+    preset = PERIODS.get(key)
+    if preset is None:
+        raise UserValueError(_l("Unknown period: choose one of the periods offered."))
+    if preset is not Preset.custom:
+        return preset_period(preset, today)
     if first is None or last is None:
         raise UserValueError(_l("A period between two dates needs both the start and the end "
                                 "date."))
-    if not (EARLIEST_DATE <= first <= LATEST_DATE and EARLIEST_DATE <= last <= LATEST_DATE):
-        raise UserValueError(_l("Dates must lie between %(earliest)s and %(latest)s.",
-                                earliest=EARLIEST_DATE.isoformat(), latest=LATEST_DATE.isoformat()))
-    if last < first:
-        raise UserValueError(_l("The end date must not be before the start date."))
-    return first, last
+    return custom_period(first, last)
 
 
 def parse_state(raw):
@@ -270,7 +237,7 @@ def choropleth_json(user, bbox, zoom, selection):
              for area_id, n in counts.items() if n >= SUPPRESS_BELOW}
     head = json.dumps({
         "level": level.value, "state": selection.state, "legend": legend(bands),
-        "period": {"key": selection.period.key, "first": selection.period.first.isoformat(),
+        "period": {"key": selection.period_key, "first": selection.period.first.isoformat(),
                    "last": selection.period.last.isoformat()},
     }, ensure_ascii=False)
     # The outlines are already JSON text from PostGIS: spliced in, never parsed and re-written.

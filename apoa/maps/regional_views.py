@@ -7,16 +7,16 @@ they see and how small counts are hidden is decided in apoa/maps/regional.py.
 """
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask_babel import format_date, gettext as _, lazy_gettext as _l
-from flask_login import current_user
 from wtforms import DateField, SelectChoice, SelectField
-from wtforms.validators import Optional
+from wtforms.validators import Optional, ValidationError
 
-from apoa.auth.guards import guard_staff_pages
+from apoa.auth.guards import actor, guard_staff_pages
 from apoa.errors import ApoaError, NotFound, UserValueError
 from apoa.forms import BaseForm
 from apoa.maps import regional
 from apoa.maps.clusters import parse_bbox, parse_zoom
 from apoa.maps.page import Behaviour, new_map, render
+from apoa.periods import local_today
 from apoa.maps.views import json_error
 from apoa.reports.states import State
 
@@ -24,9 +24,9 @@ bp = Blueprint("regional", __name__)
 INDONESIA_CENTER = (-2.5, 118.0)
 
 
-def actor():
+def aggregate_reader():
     """The signed-in user allowed to read aggregates; NotFound for anyone else."""
-    user = current_user._get_current_object()
+    user = actor()
     if not regional.may_view(user):
         raise NotFound()
     return user
@@ -38,7 +38,7 @@ guard_staff_pages(bp, sign_in=False)
 # --- the filters ---------------------------------------------------------------------------------
 
 def period_choices():
-    return [SelectChoice(key, label) for key, label in regional.PERIODS.items()]
+    return [SelectChoice(key, preset.title) for key, preset in regional.PERIODS.items()]
 
 
 def state_choices():
@@ -56,12 +56,18 @@ class RegionalFilterForm(BaseForm):
     date_to = DateField(_l("Until"), validators=[Optional()], name="to")
     state = SelectField(_l("Status"), choices=state_choices, default="")
 
+    def validate_date_to(self, field):
+        # Said beside the date, as in the queue's filters; other periods ignore the dates.
+        if (self.period.data == "custom" and field.data and self.date_from.data
+                and field.data < self.date_from.data):
+            raise ValidationError(_l("The end date must not be before the start date."))
+
     def validate(self, extra_validators=None):
         """The fields, then the period they name together (a custom one needs sound dates)."""
         if not super().validate(extra_validators):
             return False
         try:
-            self._period = regional.resolve_period(self.period.data, regional.local_today(),
+            self._period = regional.resolve_period(self.period.data, local_today(),
                                                    self.date_from.data, self.date_to.data)
         except UserValueError as error:
             self.period.errors.append(error.message)
@@ -96,7 +102,7 @@ def selection_or_error(form):
 
 @bp.get("/peta/wilayah")
 def page():
-    user = actor()
+    user = aggregate_reader()
     form = RegionalFilterForm(formdata=request.args)
     if not form.validate():
         return render_template("maps/regional.html", form=form, parts=None), 400
@@ -111,7 +117,7 @@ def data():
     """The areas in `bbox` at `zoom` with their bands; errors answer JSON whatever the Accept
     header says (the map's script reads them)."""
     try:
-        user = actor()
+        user = aggregate_reader()
         bbox, zoom = parse_bbox(request.args.get("bbox")), parse_zoom(request.args.get("zoom"))
         selection = selection_or_error(RegionalFilterForm(formdata=request.args))
         body = regional.choropleth_json(user, bbox, zoom, selection)
@@ -150,6 +156,6 @@ def summary(selection):
     """"Last 30 days: 25 Okt 2026 – 23 Nov 2026 · all states", in the page's language."""
     period = selection.period
     state = State(selection.state).title if selection.state else _("all states")
-    return _("%(period)s: %(first)s – %(last)s · %(state)s", period=regional.PERIODS[period.key],
+    return _("%(period)s: %(first)s – %(last)s · %(state)s", period=period.preset.title,
              first=format_date(period.first, "medium"), last=format_date(period.last, "medium"),
              state=state)

@@ -51,8 +51,10 @@ def jurisdiction_bounds(user):
     offices = jurisdiction_office_ids(user)
     if offices is ALL_OFFICES or not offices:
         return None
-    extent = (select(func.ST_XMin(func.ST_Extent(Region.geom)), func.ST_YMin(func.ST_Extent(Region.geom)),
-                     func.ST_XMax(func.ST_Extent(Region.geom)), func.ST_YMax(func.ST_Extent(Region.geom)))
+    extent = (select(func.ST_XMin(func.ST_Extent(Region.geom)),
+                     func.ST_YMin(func.ST_Extent(Region.geom)),
+                     func.ST_XMax(func.ST_Extent(Region.geom)),
+                     func.ST_YMax(func.ST_Extent(Region.geom)))
               .join(office_region, office_region.c.region_id == Region.id)
               .where(office_region.c.office_id.in_(sorted(offices))))
     west, south, east, north = db.session.execute(extent).one()

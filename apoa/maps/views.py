@@ -3,8 +3,8 @@ outlines by bounding box (public), and the officers' map with its data by boundi
 staff only; access decided in apoa/maps/clusters.py and apoa/auth/permissions.py)."""
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
+from apoa.auth.guards import actor
 from apoa.auth.permissions import Permission, can
 from apoa.errors import HTTP_MESSAGES, ApoaError, NotFound, UserValueError
 from apoa.extensions import db, login_manager
@@ -24,10 +24,6 @@ STATE_COLOURS = {
     State.new: "#1d4ed8", State.screening: "#7c3aed", State.assigned: "#b45309",
     State.in_field: "#c2410c", State.pending_approval: "#0f766e", State.closed: "#4b5563",
 }
-
-
-def actor():
-    return current_user._get_current_object()
 
 
 @bp.get("/peta/dasar.geojson")
@@ -85,15 +81,19 @@ def map_options(user, view):
                if name in FILTER_FIELDS and value}
     return {
         "dataUrl": url_for(".map_data"), "outlinesUrl": url_for(".outlines"), "filters": filters,
-        "fitBounds": view.fit_bounds, "pointsZoom": clusters.POINTS_ZOOM if can(user, Permission.view_report) else None,
-        "states": {state.value: {"label": str(state.title), "colour": STATE_COLOURS[state]} for state in State},
+        "fitBounds": view.fit_bounds,
+        "pointsZoom": clusters.POINTS_ZOOM if can(user, Permission.view_report) else None,
+        "states": {state.value: {"label": str(state.title), "colour": STATE_COLOURS[state]}
+                   for state in State},
         "labels": {
             "reports": _("Reports"), "openReport": _("Open the report"),
             "zoomIn": _("Zoom in to see the reports themselves."),
             "heat": _("Heat map (last %(days)d days)", days=clusters.HEAT_DAYS),
             "clusters": _("Reports"), "loading": _("Loading…"),
-            "failed": _("The map data could not be loaded. Check the connection and move the map to try again."),
-            "truncated": _("Only part of the reports is shown here: zoom in or narrow the filters."),
+            "failed": _("The map data could not be loaded. "
+                        "Check the connection and move the map to try again."),
+            "truncated": _("Only part of the reports is shown here: "
+                           "zoom in or narrow the filters."),
             "shown": _("Reports in this view: %(n)s"), "none": _("No reports in this view."),
         },
     }
@@ -110,7 +110,8 @@ def map_data():
             raise NotFound()
         data = clusters.map_data(user, clusters.parse_bbox(request.args.get("bbox")),
                                  clusters.parse_zoom(request.args.get("zoom")),
-                                 filters_from(user, request.args), heat=request.args.get("layer") == "heat")
+                                 filters_from(user, request.args),
+                                 heat=request.args.get("layer") == "heat")
         if data is None:
             raise NotFound()
     except ApoaError as error:
@@ -133,7 +134,8 @@ def json_error(error):
     """The JSON form of apoa.errors' answer, whatever the client's Accept header."""
     db.session.rollback()
     title, _default = HTTP_MESSAGES.get(error.status, HTTP_MESSAGES[500])
-    response = jsonify(error={"status": error.status, "title": str(title), "message": str(error.message)})
+    response = jsonify(error={"status": error.status, "title": str(title),
+                              "message": str(error.message)})
     response.status_code = error.status
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -24,7 +24,8 @@ def _fail(error):
 
 @regions_cli.command("import")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--skip-unchanged", is_flag=True, help="Skip files already imported with the same content.")
+@click.option("--skip-unchanged", is_flag=True,
+              help="Skip files already imported with the same content.")
 def import_command(paths, skip_unchanged):
     """Import GeoJSON files of regions (default: the three standard files in APOA_REGIONS_DIR)."""
     paths = paths or [Path(current_app.config["REGIONS_DIR"]) / name for name in STANDARD_FILES]
@@ -34,8 +35,9 @@ def import_command(paths, skip_unchanged):
     except UserValueError as error:
         _fail(error)
     db.session.commit()
-    click.echo(f"{result.created} regions created, {result.updated} updated, {len(result.repaired)} repaired, "
-               f"{result.parts} lookup pieces; {result.skipped_files} of {result.files} files unchanged")
+    click.echo(f"{result.created} regions created, {result.updated} updated, "
+               f"{len(result.repaired)} repaired, {result.parts} lookup pieces; "
+               f"{result.skipped_files} of {result.files} files unchanged")
 
 
 def _advance(bar):
@@ -64,7 +66,8 @@ def lookup_command(lon, lat):
 @click.option("--code", required=True, help="A short unique code, e.g. KANIM-KARAWANG.")
 @click.option("--name", required=True)
 @click.option("--kind", required=True, type=click.Choice([k.value for k in OfficeKind]))
-@click.option("--parent", "parent_code", help="Code of the parent office (Kanwil for a Kantor, Ditjen for a Kanwil).")
+@click.option("--parent", "parent_code",
+              help="Code of the parent office (Kanwil for a Kantor, Ditjen for a Kanwil).")
 def create_office_command(code, name, kind, parent_code):
     """Create an office."""
     try:

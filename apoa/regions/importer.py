@@ -58,8 +58,9 @@ class ImportResult:
 
 
 def import_regions(paths, skip_unchanged=False, progress=None):
-    """Load GeoJSON files of regions; returns an ImportResult. Raises UserValueError, writing nothing,
-    when a file is not GeoJSON, a feature lacks what a region needs, or a geometry cannot be repaired.
+    """Load GeoJSON files of regions; returns an ImportResult. Raises UserValueError, writing
+    nothing, when a file is not GeoJSON, a feature lacks what a region needs, or a geometry cannot
+    be repaired.
 
     `progress(step, total)` is called as features are loaded, for a progress bar.
     """
@@ -101,14 +102,16 @@ def _read_bytes(path):
     try:
         return path.read_bytes()
     except OSError as error:
-        raise UserValueError(_("Cannot read %(file)s: %(reason)s", file=str(path), reason=error.strerror)) from None
+        raise UserValueError(_("Cannot read %(file)s: %(reason)s", file=str(path),
+                               reason=error.strerror)) from None
 
 
 def _parse_json(path, raw):
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise UserValueError(_("%(file)s is not GeoJSON (it is not valid JSON).", file=path.name)) from None
+        raise UserValueError(_("%(file)s is not GeoJSON (it is not valid JSON).",
+                               file=path.name)) from None
 
 
 def _read_feature(source, number, feature):
@@ -120,9 +123,11 @@ def _read_feature(source, number, feature):
     kode, level = str(props["kode"]).strip(), str(props.get("level") or "").strip()
     where = _("%(kode)s %(nama)s (%(where)s)", kode=kode, nama=props["nama"], where=where)
     if level != _level_of_code(kode):
-        raise UserValueError(_("%(where)s: level %(level)s does not match its code.", where=where, level=level or "-"))
+        raise UserValueError(_("%(where)s: level %(level)s does not match its code.", where=where,
+                               level=level or "-"))
     if not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
-        raise UserValueError(_("%(where)s: the geometry must be a Polygon or MultiPolygon.", where=where))
+        raise UserValueError(_("%(where)s: the geometry must be a Polygon or MultiPolygon.",
+                               where=where))
     return RegionFeature(source=source, kode=kode, nama=str(props["nama"]).strip(), level=level,
                          label_lat=_number(props.get("lat")), label_lon=_number(props.get("lng")),
                          geometry=json.dumps(geometry))
@@ -148,7 +153,8 @@ def _refuse_repeated_codes(sources):
     for feature in (f for s in sources for f in s.features):
         if feature.kode in seen:
             raise UserValueError(_("The code %(kode)s appears twice (%(first)s and %(second)s).",
-                                   kode=feature.kode, first=seen[feature.kode], second=feature.source))
+                                   kode=feature.kode, first=seen[feature.kode],
+                                   second=feature.source))
         seen[feature.kode] = feature.source
 
 
@@ -164,11 +170,12 @@ def _changed_sources(sources, result):
 def _load_staging(features, progress):
     db.session.execute(text("DROP TABLE IF EXISTS region_staging"))
     db.session.execute(text(
-        "CREATE TEMP TABLE region_staging (kode text PRIMARY KEY, nama text, level text, parent_kode text,"
-        " label_lat float8, label_lon float8, source text, geom geometry) ON COMMIT DROP"))
+        "CREATE TEMP TABLE region_staging (kode text PRIMARY KEY, nama text, level text,"
+        " parent_kode text, label_lat float8, label_lon float8, source text, geom geometry)"
+        " ON COMMIT DROP"))
     insert = text(
-        "INSERT INTO region_staging VALUES (:kode, :nama, :level, :parent_kode, :label_lat, :label_lon,"
-        " :source, ST_SetSRID(ST_GeomFromGeoJSON(:geometry), 4326))")
+        "INSERT INTO region_staging VALUES (:kode, :nama, :level, :parent_kode, :label_lat,"
+        " :label_lon, :source, ST_SetSRID(ST_GeomFromGeoJSON(:geometry), 4326))")
     for start in range(0, len(features), BATCH_SIZE):
         batch = features[start:start + BATCH_SIZE]
         db.session.execute(insert, [_staging_row(f) for f in batch])
@@ -187,17 +194,20 @@ def _refuse_orphan_kecamatan():
     orphan = db.session.execute(text(
         "SELECT s.kode, s.nama, s.source FROM region_staging s WHERE s.level = 'kecamatan'"
         " AND NOT EXISTS (SELECT 1 FROM region_staging k WHERE k.kode = s.parent_kode)"
-        " AND NOT EXISTS (SELECT 1 FROM region r WHERE r.kode = s.parent_kode) ORDER BY s.kode LIMIT 1")).first()
+        " AND NOT EXISTS (SELECT 1 FROM region r WHERE r.kode = s.parent_kode)"
+        " ORDER BY s.kode LIMIT 1")).first()
     if orphan:
-        raise UserValueError(_("%(kode)s %(nama)s in %(file)s belongs to a regency or city that is not imported; "
-                               "import the kabupaten/kota file first or together.",
+        raise UserValueError(_("%(kode)s %(nama)s in %(file)s belongs to a regency or city "
+                               "that is not imported; import the kabupaten/kota "
+                               "file first or together.",
                                kode=orphan.kode, nama=orphan.nama, file=orphan.source))
 
 
 def _repair_geometries():
     """Repair invalid outlines with ST_MakeValid; refuse a feature whose repair leaves no area."""
     invalid = db.session.execute(text(
-        "SELECT kode, nama, source FROM region_staging WHERE NOT ST_IsValid(geom) ORDER BY kode")).all()
+        "SELECT kode, nama, source FROM region_staging WHERE NOT ST_IsValid(geom)"
+        " ORDER BY kode")).all()
     db.session.execute(text(
         "UPDATE region_staging SET geom = ST_CollectionExtract(ST_MakeValid(geom), 3)"
         " WHERE NOT ST_IsValid(geom)"))
@@ -205,7 +215,8 @@ def _repair_geometries():
         "SELECT kode, nama, source FROM region_staging"
         " WHERE ST_IsEmpty(geom) OR ST_Area(geom) = 0 ORDER BY kode LIMIT 1")).first()
     if broken:
-        raise UserValueError(_("%(kode)s %(nama)s in %(file)s has a geometry that cannot be repaired.",
+        raise UserValueError(_("%(kode)s %(nama)s in %(file)s has a geometry "
+                               "that cannot be repaired.",
                                kode=broken.kode, nama=broken.nama, file=broken.source))
     for row in invalid:
         log.warning("repaired the invalid geometry of %s %s (%s)", row.kode, row.nama, row.source)
@@ -215,7 +226,8 @@ def _repair_geometries():
 def _upsert_regions():
     rows = db.session.execute(text(
         "INSERT INTO region (kode, nama, level, parent_kode, label_lat, label_lon, geom)"
-        " SELECT kode, nama, level, parent_kode, label_lat, label_lon, ST_Multi(geom) FROM region_staging"
+        " SELECT kode, nama, level, parent_kode, label_lat, label_lon, ST_Multi(geom)"
+        " FROM region_staging"
         " ON CONFLICT (kode) DO UPDATE SET nama = excluded.nama, level = excluded.level,"
         "   parent_kode = excluded.parent_kode, label_lat = excluded.label_lat,"
         "   label_lon = excluded.label_lon, geom = excluded.geom"

@@ -1,10 +1,11 @@
 """Which kecamatan, kabupaten/kota, provinsi and office a point falls in.
 
-Lookups test the subdivided pieces in `region_part` (at most 64 vertices, one SP-GiST index per level (a quad-tree: cheaper probes than GiST for points here),
-each piece carrying its code and kabupaten), never the raw outlines. The kabupaten is the kecamatan's
-parent and the province the kabupaten's parent, taken from the codes, because the coarser outlines
-of higher levels miss coastal points. Where the source outlines overlap (they do along many borders,
-by a few metres) the lowest code wins, so the answer is always the same.
+Lookups test the subdivided pieces in `region_part` (at most 64 vertices, one SP-GiST index per
+level (a quad-tree: cheaper probes than GiST for points here), each piece carrying its code and
+kabupaten), never the raw outlines. The kabupaten is the kecamatan's parent and the province the
+kabupaten's parent, taken from the codes, because the coarser outlines of higher levels miss
+coastal points. Where the source outlines overlap (they do along many borders, by a few metres)
+the lowest code wins, so the answer is always the same.
 
 The one-point lookup is on the path of every report submission, so it runs as a server-side
 prepared statement: planning the query costs more than executing it.
@@ -21,7 +22,8 @@ from apoa.extensions import db
 # Append runs its branches in order and LIMIT stops after the first row.
 _POINT_SQL = """
 WITH pt AS (SELECT ST_SetSRID(ST_MakePoint($1, $2), 4326) AS g)
-SELECT hit.kec_id, hit.kab_id, (SELECT o.office_id FROM office_region o WHERE o.region_id = hit.kab_id)
+SELECT hit.kec_id, hit.kab_id,
+       (SELECT o.office_id FROM office_region o WHERE o.region_id = hit.kab_id)
 FROM (
   (SELECT p.region_id AS kec_id, p.kab_id FROM region_part p, pt
    WHERE p.level = 'kecamatan' AND ST_Intersects(p.geom, pt.g) ORDER BY p.kode LIMIT 1)
@@ -37,11 +39,13 @@ _PREPARED_FLAG = "apoa_locate_prepared"
 
 _MANY_SQL = """
 SELECT kec.region_id, coalesce(kec.kab_id, kab.kab_id),
-       (SELECT o.office_id FROM office_region o WHERE o.region_id = coalesce(kec.kab_id, kab.kab_id))
+       (SELECT o.office_id FROM office_region o
+        WHERE o.region_id = coalesce(kec.kab_id, kab.kab_id))
 FROM unnest(:lons, :lats) WITH ORDINALITY AS t(lon, lat, i)
 LEFT JOIN LATERAL (
   SELECT p.region_id, p.kab_id FROM region_part p
-  WHERE p.level = 'kecamatan' AND ST_Intersects(p.geom, ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326))
+  WHERE p.level = 'kecamatan'
+    AND ST_Intersects(p.geom, ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326))
   ORDER BY p.kode LIMIT 1) kec ON true
 LEFT JOIN LATERAL (
   SELECT p.kab_id FROM region_part p
@@ -86,7 +90,8 @@ class Location:
 
     def levels(self):
         """(level, place) pairs from the smallest region up, skipping a missing level."""
-        pairs = (("kecamatan", self.kecamatan), ("kabupaten_kota", self.kabupaten), ("provinsi", self.provinsi))
+        pairs = (("kecamatan", self.kecamatan), ("kabupaten_kota", self.kabupaten),
+                 ("provinsi", self.provinsi))
         return [(level, place) for level, place in pairs if place is not None]
 
 
@@ -124,7 +129,8 @@ def locate_many(points):
     """Region and office ids for many (lon, lat) points in one query, in the order given."""
     if not points:
         return []
-    statement = text(_MANY_SQL).bindparams(bindparam("lons", type_=ARRAY(Float)), bindparam("lats", type_=ARRAY(Float)))
+    statement = text(_MANY_SQL).bindparams(bindparam("lons", type_=ARRAY(Float)),
+                                           bindparam("lats", type_=ARRAY(Float)))
     lons, lats = zip(*points)
     # The planner's cost estimate for thousands of lateral lookups switches JIT compilation on,
     # which costs more than the whole query saves.

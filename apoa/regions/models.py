@@ -4,8 +4,8 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from geoalchemy2 import Geometry
-from sqlalchemy import (CheckConstraint, Column, DateTime, Float, ForeignKey, Index, Integer, String,
-                        Table, func, text)
+from sqlalchemy import (CheckConstraint, Column, DateTime, Float, ForeignKey, Index, Integer,
+                        String, Table, func, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from apoa.extensions import db
@@ -36,7 +36,8 @@ class Region(db.Model):
     __table_args__ = (
         CheckConstraint("level IN ('provinsi', 'kabupaten_kota', 'kecamatan')", name="level_known"),
         CheckConstraint(KODE_PATTERN_SQL, name="kode_format"),
-        CheckConstraint("(level = 'provinsi') = (parent_kode IS NULL)", name="parent_unless_provinsi"),
+        CheckConstraint("(level = 'provinsi') = (parent_kode IS NULL)",
+                        name="parent_unless_provinsi"),
         Index("ix_region_geom", "geom", postgresql_using="gist"),
         Index("ix_region_level_parent", "level", "parent_kode"),
     )
@@ -88,7 +89,8 @@ class RegionSource(db.Model):
     name: Mapped[str] = mapped_column(String(255), primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64))
     features: Mapped[int]
-    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                  server_default=func.now())
 
 
 class OfficeKind(str, enum.Enum):

@@ -1,4 +1,5 @@
-"""Offices (Ditjen → Kanwil → Kantor Imigrasi) and their jurisdictions. Services flush, never commit."""
+"""Offices (Ditjen → Kanwil → Kantor Imigrasi) and their jurisdictions. Services flush, never
+commit."""
 import logging
 
 from flask_babel import gettext as _
@@ -12,7 +13,8 @@ from apoa.regions.models import Office, OfficeKind, Region, RegionLevel
 log = logging.getLogger("apoa.regions")
 
 # The kind of office each kind must sit under.
-PARENT_KIND = {OfficeKind.ditjen: None, OfficeKind.kanwil: OfficeKind.ditjen, OfficeKind.kantor: OfficeKind.kanwil}
+PARENT_KIND = {OfficeKind.ditjen: None, OfficeKind.kanwil: OfficeKind.ditjen,
+               OfficeKind.kantor: OfficeKind.kanwil}
 
 
 def find_office(code):
@@ -56,7 +58,8 @@ def _check_parent(kind, parent_code):
         raise UserValueError(_("This office needs a parent office."))
     parent = get_office(parent_code)
     if parent.kind != wanted.value:
-        raise UserValueError(_("The parent of this office must be of the kind %(kind)s.", kind=wanted.title))
+        raise UserValueError(_("The parent of this office must be of the kind %(kind)s.",
+                               kind=wanted.title))
     return parent
 
 
@@ -81,7 +84,8 @@ def _kabupaten(kode):
     if region is None:
         raise UserValueError(_("There is no region with the code %(kode)s.", kode=kode))
     if region.level != RegionLevel.kabupaten_kota.value:
-        raise UserValueError(_("%(kode)s is not a regency or city; a jurisdiction is made of those.", kode=kode))
+        raise UserValueError(_("%(kode)s is not a regency or city; "
+                               "a jurisdiction is made of those.", kode=kode))
     return region
 
 

@@ -46,12 +46,14 @@ def device_key():
 def give_device_cookie(response):
     if DEVICE_COOKIE not in request.cookies:
         response.set_cookie(DEVICE_COOKIE, secrets.token_hex(16), max_age=DEVICE_COOKIE_MAX_AGE,
-                            httponly=True, samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
+                            httponly=True, samesite="Lax",
+                            secure=current_app.config["SESSION_COOKIE_SECURE"])
     return response
 
 
 def rate_limit_store_available():
-    """Whether the rate-limit store answers (limits switched off, as for a benchmark: nothing to ask)."""
+    """Whether the rate-limit store answers (limits switched off, as for a benchmark: nothing to
+    ask)."""
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return True
     try:

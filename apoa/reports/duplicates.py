@@ -72,10 +72,13 @@ def candidates_query(report, user, metres=DEFAULT_METRES, days=DEFAULT_DAYS, lim
     query = (select(Report, distance.label("distance"))
              .where(Report.id != report.id,
                     Report.location.op("&&")(func.ST_Expand(point, dx, dy)),  # the GiST index
-                    func.ST_DWithin(cast(Report.location, Geography), cast(point, Geography), metres),
-                    Report.observed_at.between(report.observed_at - window, report.observed_at + window))
+                    func.ST_DWithin(cast(Report.location, Geography), cast(point, Geography),
+                                    metres),
+                    Report.observed_at.between(report.observed_at - window,
+                                               report.observed_at + window))
              .options(joinedload(Report.category), defer(Report.contact))
-             .order_by(case((Report.category_id == report.category_id, 0), else_=1), distance, Report.id)
+             .order_by(case((Report.category_id == report.category_id, 0), else_=1), distance,
+                       Report.id)
              .limit(limit))
     return visible(query, user)
 

@@ -9,11 +9,14 @@ from functools import lru_cache
 from babel import Locale
 from flask import current_app
 from flask_babel import get_locale, lazy_gettext as _l
-from apoa.forms import BaseForm
-from wtforms import (BooleanField, SelectChoice, DateTimeLocalField, HiddenField, IntegerField, MultipleFileField,
-                     RadioField, SelectField, StringField, TextAreaField, EmailField, FileField)
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
+from werkzeug.datastructures import FileStorage
+from wtforms import (BooleanField, DateTimeLocalField, EmailField, FileField, HiddenField,
+                     IntegerField, MultipleFileField, RadioField, SelectChoice, SelectField,
+                     StringField, TextAreaField)
+from wtforms.validators import (DataRequired, Email, InputRequired, Length, NumberRange, Optional,
+                                ValidationError)
 
+from apoa.forms import BaseForm
 from apoa.reports.photos import PhotoError, sanitize_image
 from apoa.reports.states import PlaceKind
 
@@ -29,7 +32,8 @@ NOT_COUNTRIES = {"ID", "EU", "EZ", "UN", "ZZ", "QO", "XA", "XB"}
 
 def country_choices():
     """ISO 3166 country codes with names in the interface language, sorted by name."""
-    return [SelectChoice("", _l("Unknown"))] + [SelectChoice(code, name) for code, name in _countries(str(get_locale()))]
+    return [SelectChoice("", _l("Unknown"))] + [
+        SelectChoice(code, name) for code, name in _countries(str(get_locale()))]
 
 
 @lru_cache(maxsize=8)
@@ -39,6 +43,12 @@ def _countries(locale):
     return tuple(sorted(((code, name) for code, name in names.items()
                          if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES),
                         key=lambda pair: pair[1]))
+
+
+def is_upload(value):
+    """Whether a file field's value is a file that was chosen (a form sent by hand may give text,
+    and a browser gives an empty file when none was chosen)."""
+    return isinstance(value, FileStorage) and bool(value.filename)
 
 
 def parse_coordinate(raw, low, high):
@@ -56,32 +66,41 @@ class ReportForm(BaseForm):
     description = TextAreaField(
         _l("What did you see?"),
         validators=[DataRequired(_l("Describe what you saw.")),
-                    Length(min=10, max=2000, message=_l("Write between %(min)d and %(max)d characters."))])
+                    Length(min=10, max=2000,
+                           message=_l("Write between %(min)d and %(max)d characters."))])
     people_count = IntegerField(
         _l("How many people?"), default=1,
         validators=[InputRequired(_l("Enter the number of people.")),
-                    NumberRange(min=1, max=1000, message=_l("Enter a number from %(min)s to %(max)s."))])
+                    NumberRange(min=1, max=1000,
+                                message=_l("Enter a number from %(min)s to %(max)s."))])
     nationality = SelectField(_l("Nationality, if known"), default="", validate_choice=True)
-    place_kind = SelectField(_l("Kind of place"), choices=[SelectChoice(p.value, p.title) for p in PlaceKind],
+    place_kind = SelectField(_l("Kind of place"),
+                             choices=[SelectChoice(p.value, p.title) for p in PlaceKind],
                              default=PlaceKind.residence.value)
-    observed_at = DateTimeLocalField(_l("When did you see it?"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+    observed_at = DateTimeLocalField(_l("When did you see it?"),
+                                     format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
                                      validators=[InputRequired(_l("Enter the date and time."))])
     utc_offset = HiddenField(default=str(DEFAULT_UTC_OFFSET_MINUTES))
-    latitude = StringField(_l("Latitude"), validators=[DataRequired(_l("Mark the place on the map or enter its latitude."))])
-    longitude = StringField(_l("Longitude"), validators=[DataRequired(_l("Mark the place on the map or enter its longitude."))])
+    latitude = StringField(_l("Latitude"), validators=[
+        DataRequired(_l("Mark the place on the map or enter its latitude."))])
+    longitude = StringField(_l("Longitude"), validators=[
+        DataRequired(_l("Mark the place on the map or enter its longitude."))])
     accuracy_m = HiddenField()
     address = StringField(_l("Address or landmark"), validators=[Optional(), Length(max=500)])
     photos = MultipleFileField(_l("Photos (up to 3)"))
     reporter = RadioField(_l("Your contact details"), default="anonymous",
                           choices=[SelectChoice("anonymous", _l("Report anonymously")),
-                                   SelectChoice("contact", _l("Leave my contact details for the officers"))])
+                                   SelectChoice("contact",
+                                                _l("Leave my contact details for the officers"))])
     contact_name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
     contact_phone = StringField(_l("Phone / WhatsApp"), validators=[Optional(), Length(max=30)])
-    contact_email = EmailField(_l("Email"), validators=[Optional(), Email(_l("Enter a valid email address.")),
-                                                        Length(max=254)])
-    consent = BooleanField(_l("I confirm that this report is true to the best of my knowledge and that "
-                              "I made it in good faith."),
-                           validators=[DataRequired(_l("Please confirm the statement to send the report."))])
+    contact_email = EmailField(_l("Email"),
+                               validators=[Optional(), Email(_l("Enter a valid email address.")),
+                                           Length(max=254)])
+    consent = BooleanField(_l("I confirm that this report is true to the best of my knowledge "
+                              "and that I made it in good faith."),
+                           validators=[DataRequired(
+                               _l("Please confirm the statement to send the report."))])
     # Left empty by people; bots fill every field they find.
     website = StringField(_l("Leave this field empty"))
     started_at = HiddenField()
@@ -139,17 +158,19 @@ class ReportForm(BaseForm):
         return round(value, 1) if 0 <= value < 100_000 else None
 
     def validate_photos(self, field):
-        uploads = [f for f in field.data or [] if f and f.filename]
+        uploads = [f for f in field.data or [] if is_upload(f)]
         if len(uploads) > MAX_PHOTOS:
             raise ValidationError(_l("Attach at most %(n)d photos.", n=MAX_PHOTOS))
         try:
-            self.clean_photos = [sanitize_image(upload.read(), max_bytes=MAX_PHOTO_BYTES) for upload in uploads]
+            self.clean_photos = [sanitize_image(upload.read(), max_bytes=MAX_PHOTO_BYTES)
+                                 for upload in uploads]
         except PhotoError as error:
             raise ValidationError(error.message) from None
 
     def validate_reporter(self, field):
         if field.data == "contact" and not (self.contact_phone.data or self.contact_email.data):
-            raise ValidationError(_l("Enter a phone number or an email address, or choose to report anonymously."))
+            raise ValidationError(_l("Enter a phone number or an email address, "
+                                     "or choose to report anonymously."))
 
     def validate_contact_phone(self, field):
         digits = "".join(ch for ch in field.data or "" if ch.isdigit())
@@ -158,14 +179,15 @@ class ReportForm(BaseForm):
 
 
 class StatusLookupForm(BaseForm):
-    code = StringField(_l("Tracking code"), validators=[DataRequired(_l("Enter your tracking code.")),
-                                                        Length(max=40)])
+    code = StringField(_l("Tracking code"),
+                       validators=[DataRequired(_l("Enter your tracking code.")), Length(max=40)])
 
 
 class FollowUpForm(BaseForm):
     note = TextAreaField(_l("Additional information"),
                          validators=[DataRequired(_l("Write the additional information.")),
-                                     Length(min=10, max=2000, message=_l("Write between %(min)d and %(max)d characters."))])
+                                     Length(min=10, max=2000, message=_l(
+                                         "Write between %(min)d and %(max)d characters."))])
     photo = FileField(_l("Photo (optional)"))
 
     def __init__(self, *args, **kwargs):
@@ -173,7 +195,7 @@ class FollowUpForm(BaseForm):
         self.clean_photos = []
 
     def validate_photo(self, field):
-        if field.data and field.data.filename:
+        if is_upload(field.data):
             try:
                 self.clean_photos = [sanitize_image(field.data.read(), max_bytes=MAX_PHOTO_BYTES)]
             except PhotoError as error:

@@ -37,10 +37,12 @@ REPORT_CHECKS = (
     # A closed report, or one waiting for approval of its outcome, has an outcome; others do not.
     ("(state IN ('closed', 'pending_approval')) = (outcome IS NOT NULL)", "outcome_iff_decided"),
     # A duplicate names its original, and only a duplicate does.
-    ("(outcome IS NOT DISTINCT FROM 'duplicate') = (duplicate_of_id IS NOT NULL)", "duplicate_names_original"),
+    ("(outcome IS NOT DISTINCT FROM 'duplicate') = (duplicate_of_id IS NOT NULL)",
+     "duplicate_names_original"),
     ("duplicate_of_id IS NULL OR duplicate_of_id <> id", "not_duplicate_of_itself"),
     # The action taken is recorded exactly when a violation was found.
-    ("(outcome IS NOT DISTINCT FROM 'violation_found') = (action_taken IS NOT NULL)", "action_iff_violation"),
+    ("(outcome IS NOT DISTINCT FROM 'violation_found') = (action_taken IS NOT NULL)",
+     "action_iff_violation"),
     ("state NOT IN ('assigned', 'in_field') OR assignee_id IS NOT NULL", "assignee_when_assigned"),
     ("people_count BETWEEN 1 AND 1000", "people_count_range"),
     ("char_length(description) BETWEEN 10 AND 2000", "description_length"),
@@ -63,7 +65,8 @@ class Report(db.Model):
         Index("ix_report_due_at", "due_at"),
         Index("ix_report_assignee_created", "assignee_id", "created_at",
               postgresql_where=text("assignee_id IS NOT NULL")),
-        Index("ix_report_duplicate_of_id", "duplicate_of_id", postgresql_where=text("duplicate_of_id IS NOT NULL")),
+        Index("ix_report_duplicate_of_id", "duplicate_of_id",
+              postgresql_where=text("duplicate_of_id IS NOT NULL")),
         Index("ix_report_office_created_id", "office_id", "created_at", "id"),
         Index("ix_report_office_due_id", "office_id", "due_at", "id"),
     )
@@ -88,11 +91,14 @@ class Report(db.Model):
     kec_id: Mapped[int | None] = mapped_column(ForeignKey("region.id", ondelete="RESTRICT"))
     office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id", ondelete="RESTRICT"))
     channel: Mapped[str] = mapped_column(String(20), default=Channel.web.value)
-    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    reporter_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"))
     contact: Mapped[bytes | None] = mapped_column(LargeBinary)
     consent: Mapped[bool]
-    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("report.id", ondelete="RESTRICT"))
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("report.id", ondelete="RESTRICT"))
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="RESTRICT"))
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
@@ -118,7 +124,8 @@ class ReportEvent(db.Model):
     __tablename__ = "report_event"
     __table_args__ = (
         CheckConstraint(f"to_state IN ({State.sql_list()})", name="to_state_known"),
-        CheckConstraint(f"from_state IS NULL OR from_state IN ({State.sql_list()})", name="from_state_known"),
+        CheckConstraint(f"from_state IS NULL OR from_state IN ({State.sql_list()})",
+                        name="from_state_known"),
         Index("ix_report_event_report_id_id", "report_id", "id"),
     )
 
@@ -137,7 +144,8 @@ class ReportEvent(db.Model):
 
 
 class Attachment(db.Model):
-    """A re-encoded photo, stored outside the web root and served only through an authorised view."""
+    """A re-encoded photo, stored outside the web root and served only through an authorised
+    view."""
 
     __tablename__ = "attachment"
     __table_args__ = (

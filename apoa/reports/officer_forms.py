@@ -12,8 +12,10 @@ from datetime import datetime, timezone
 
 from flask_babel import get_locale, lazy_gettext as _l, to_utc
 from wtforms import (BooleanField, DateField, DateTimeLocalField, IntegerField, MultipleFileField,
-                     RadioField, SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField)
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+                     RadioField, SelectChoice, SelectField, SelectMultipleField, StringField,
+                     TextAreaField)
+from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional,
+                                ValidationError)
 
 from apoa.forms import BaseForm
 from apoa.reports import queries
@@ -21,17 +23,18 @@ from apoa.reports.contact import MIN_REASON_LENGTH
 from apoa.reports.forms import ReportForm, country_choices
 from apoa.reports.states import ActionTaken, State
 from apoa.reports.tracking import display
-from apoa.reports.workflow import FINDING_OUTCOMES, Action, Finding
+from apoa.reports.workflow import FINDING_OUTCOMES, MIN_TEXT, Action, Finding
 
-# The workflow wants at least 5 characters of reason; the forms say so before it does.
-MIN_TEXT = 5
+# The workflow wants at least MIN_TEXT characters of reason; the forms say so before it does.
 MAX_TEXT = 2000
-TEXT_LENGTH = Length(min=MIN_TEXT, max=MAX_TEXT, message=_l("Write between %(min)d and %(max)d characters."))
+TEXT_LENGTH = Length(min=MIN_TEXT, max=MAX_TEXT,
+                     message=_l("Write between %(min)d and %(max)d characters."))
 OPTIONAL_NOTE = [Optional(), Length(max=MAX_TEXT, message=_l("Write at most %(max)d characters."))]
 
 
 def optional_int(value):
-    """Coerce a select's value: "" (any) is None; never raises, so a bad value is "not a valid choice"."""
+    """Coerce a select's value: "" (any) is None; never raises, so a bad value is
+    "not a valid choice"."""
     try:
         return int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
@@ -65,7 +68,8 @@ class QueueFilterForm(BaseForm):
     overdue = BooleanField(_l("Overdue only"))
     mine = BooleanField(_l("Assigned to me"))
     # Not validated: an unknown key quietly becomes the default sort (see queries.sort_key).
-    sort = SelectField(_l("Sort"), choices=sort_choices, validate_choice=False, default=queries.DEFAULT_SORT)
+    sort = SelectField(_l("Sort"), choices=sort_choices, validate_choice=False,
+                       default=queries.DEFAULT_SORT)
 
     def __init__(self, user, formdata):
         super().__init__(formdata=formdata)
@@ -73,7 +77,8 @@ class QueueFilterForm(BaseForm):
         self.category.choices = [any_choice()] + [SelectChoice(c.id, c.name_for(locale))
                                                   for c in queries.active_categories()]
         self.kabupaten_rows = queries.jurisdiction_kabupaten(user)
-        self.kabupaten.choices = [any_choice()] + [SelectChoice(r.id, r.nama) for r in self.kabupaten_rows]
+        self.kabupaten.choices = [any_choice()] + [SelectChoice(r.id, r.nama)
+                                                   for r in self.kabupaten_rows]
         chosen = next((r for r in self.kabupaten_rows if r.id == self.kabupaten.data), None)
         kecamatan = queries.kecamatan_of(chosen) if chosen else []
         self.kecamatan.choices = [any_choice()] + [SelectChoice(r.id, r.nama) for r in kecamatan]
@@ -90,8 +95,8 @@ class QueueFilterForm(BaseForm):
         return queries.QueueFilters(
             state=good(self.state) or None, category_id=good(self.category), kab_id=kab_id,
             kec_id=good(self.kecamatan) if kab_id else None, received_from=good(self.received_from),
-            received_to=good(self.received_to), overdue=bool(self.overdue.data), mine=bool(self.mine.data),
-            sort=queries.sort_key(self.sort.data))
+            received_to=good(self.received_to), overdue=bool(self.overdue.data),
+            mine=bool(self.mine.data), sort=queries.sort_key(self.sort.data))
 
 
 # --- one form per workflow action ----------------------------------------------------------------
@@ -138,7 +143,8 @@ class ApproveForm(NoteForm):
 class SendBackForm(NoteForm):
     action = Action.send_back
     note = TextAreaField(_l("What needs to be done again?"),
-                         validators=[DataRequired(_l("Say what needs to be done again.")), TEXT_LENGTH])
+                         validators=[DataRequired(_l("Say what needs to be done again.")),
+                                     TEXT_LENGTH])
 
 
 class ReasonForm(ActionForm):
@@ -151,21 +157,25 @@ class ReasonForm(ActionForm):
 class DismissForm(ReasonForm):
     action = Action.dismiss
     reason = TextAreaField(_l("Why is the report unfounded?"),
-                           validators=[DataRequired(_l("Say why the report is unfounded.")), TEXT_LENGTH])
+                           validators=[DataRequired(_l("Say why the report is unfounded.")),
+                                       TEXT_LENGTH])
 
 
 class ReopenForm(ReasonForm):
     action = Action.reopen
     reason = TextAreaField(_l("Why is the report reopened?"),
-                           validators=[DataRequired(_l("Say why the report is reopened.")), TEXT_LENGTH])
+                           validators=[DataRequired(_l("Say why the report is reopened.")),
+                                       TEXT_LENGTH])
 
 
 class TransferForm(ReasonForm):
     action = Action.transfer
     office = SelectField(_l("Office"), coerce=optional_int,
-                         validators=[DataRequired(_l("Choose another office to transfer the report to."))])
+                         validators=[DataRequired(
+                             _l("Choose another office to transfer the report to."))])
     reason = TextAreaField(_l("Why is the report transferred?"),
-                           validators=[DataRequired(_l("Say why the report is transferred.")), TEXT_LENGTH])
+                           validators=[DataRequired(_l("Say why the report is transferred.")),
+                                       TEXT_LENGTH])
 
     def prepare(self, candidates):
         self.offices = {office.id: office for office in queries.transfer_targets(self.report)}
@@ -179,7 +189,8 @@ class TransferForm(ReasonForm):
 class AssignForm(ActionForm):
     action = Action.assign
     assignee = SelectField(_l("Officer"), coerce=optional_int,
-                           validators=[DataRequired(_l("Choose an active officer of this office."))])
+                           validators=[DataRequired(
+                               _l("Choose an active officer of this office."))])
     due = DateTimeLocalField(_l("Due (optional)"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
                              validators=[Optional()])
     note = TextAreaField(_l("Note (optional)"), validators=OPTIONAL_NOTE)
@@ -212,7 +223,8 @@ class MarkDuplicateForm(ActionForm):
     def prepare(self, candidates):
         self.candidates = candidates
         locale = get_locale()
-        self.original.choices = [SelectChoice(c.report.id, candidate_label(c, locale)) for c in candidates]
+        self.original.choices = [SelectChoice(c.report.id, candidate_label(c, locale))
+                                 for c in candidates]
         self.original_report = None
 
     def validate_code(self, field):
@@ -235,11 +247,13 @@ class MarkDuplicateForm(ActionForm):
 
 def candidate_label(candidate, locale):
     report = candidate.report
-    return f"{display(report.tracking_code)} · {report.category.name_for(locale)} · {candidate.distance_m} m"
+    return (f"{display(report.tracking_code)} · {report.category.name_for(locale)} · "
+            f"{candidate.distance_m} m")
 
 
 def outcome_choices():
-    return [SelectChoice("", _l("Choose…"))] + [SelectChoice(o.value, o.title) for o in FINDING_OUTCOMES]
+    return [SelectChoice("", _l("Choose…"))] + [SelectChoice(o.value, o.title)
+                                                 for o in FINDING_OUTCOMES]
 
 
 def action_taken_choices():
@@ -247,8 +261,8 @@ def action_taken_choices():
 
 
 class FindingForm(ActionForm):
-    """The field-finding form: outcome, people found, nationalities, documents checked, action taken,
-    notes and photos."""
+    """The field-finding form: outcome, people found, nationalities, documents checked, action
+    taken, notes and photos."""
 
     action = Action.record_finding
     outcome = SelectField(_l("Outcome"), choices=outcome_choices,
@@ -261,8 +275,8 @@ class FindingForm(ActionForm):
     documents_checked = IntegerField(_l("Documents checked"), default=0, validators=[
         InputRequired(_l("Enter a number.")),
         NumberRange(min=0, max=1000, message=_l("Enter a number from %(min)s to %(max)s."))])
-    notes = TextAreaField(_l("What was found"), validators=[DataRequired(_l("Describe what was found.")),
-                                                            TEXT_LENGTH])
+    notes = TextAreaField(_l("What was found"),
+                          validators=[DataRequired(_l("Describe what was found.")), TEXT_LENGTH])
     photos = MultipleFileField(_l("Photos (up to 3)"))
 
     def prepare(self, candidates):
@@ -280,7 +294,8 @@ class FindingForm(ActionForm):
 
     def params(self):
         finding = Finding(outcome=self.outcome.data, action_taken=self.action_taken.data or None,
-                          people_found=self.people_found.data, nationalities=tuple(self.nationalities.data),
+                          people_found=self.people_found.data,
+                          nationalities=tuple(self.nationalities.data),
                           documents_checked=self.documents_checked.data, notes=self.notes.data)
         return {"finding": finding}
 
@@ -301,9 +316,10 @@ def action_form(action, report, user, candidates=(), submitted=False):
 
 class RevealContactForm(BaseForm):
     reason = TextAreaField(_l("Why do you need the reporter's contact details?"), validators=[
-        DataRequired(_l("Give a reason of at least %(n)d characters for revealing the contact details.",
-                        n=MIN_REASON_LENGTH)),
-        Length(min=MIN_REASON_LENGTH, max=500, message=_l("Write between %(min)d and %(max)d characters."))])
+        DataRequired(_l("Give a reason of at least %(n)d characters for revealing the "
+                        "contact details.", n=MIN_REASON_LENGTH)),
+        Length(min=MIN_REASON_LENGTH, max=500,
+               message=_l("Write between %(min)d and %(max)d characters."))])
 
 
 # --- wider search for nearby reports (GET) -------------------------------------------------------

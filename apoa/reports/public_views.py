@@ -5,19 +5,19 @@ import uuid
 
 import qrcode
 import qrcode.image.svg
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import (Blueprint, abort, flash, make_response, redirect, render_template, request,
+                   url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
-from sqlalchemy import select
 
-from apoa.extensions import db, limiter
+from apoa.extensions import limiter
 from apoa.reports import tracking
 from apoa.reports.abuse import (device_key, filled_too_fast, give_device_cookie, new_form_stamp,
                                 rate_limit_store_available)
 from apoa.reports.contact import Contact
 from apoa.reports.forms import FollowUpForm, ReportForm, StatusLookupForm
-from apoa.reports.models import Category
+from apoa.reports.queries import active_categories
 from apoa.reports.services import (NewReport, OutsideIndonesia, add_follow_up, find_by_code,
                                    find_by_submission_key, public_status, reports_of, submit_report)
 
@@ -29,8 +29,14 @@ STATUS_MISS_LIMIT = "20 per hour"
 FOLLOW_UP_LIMIT = "10 per hour"
 
 
-def active_categories():
-    return db.session.scalars(select(Category).where(Category.active).order_by(Category.position)).all()
+def _is_miss(response):
+    return response.status_code == 404
+
+
+# Misses on every address that takes a tracking code (status, follow-up, receipt) share one
+# budget: three addresses must not give three times the guesses.
+limit_code_misses = limiter.shared_limit(STATUS_MISS_LIMIT, scope="tracking-code-misses",
+                                         deduct_when=_is_miss)
 
 
 def signed_in_user():
@@ -39,7 +45,8 @@ def signed_in_user():
 
 @bp.get("/lapor")
 def new_report():
-    form = ReportForm(active_categories(), started_at=new_form_stamp(), submission_key=str(uuid.uuid4()))
+    form = ReportForm(active_categories(), started_at=new_form_stamp(),
+                      submission_key=str(uuid.uuid4()))
     return give_device_cookie(make_response(render_form(form)))
 
 
@@ -77,13 +84,16 @@ def submit():
 def report_from_form(form):
     contact = None
     if form.reporter.data == "contact":
-        contact = Contact(name=form.contact_name.data or None, phone=form.contact_phone.data or None,
+        contact = Contact(name=form.contact_name.data or None,
+                          phone=form.contact_phone.data or None,
                           email=form.contact_email.data or None)
     return NewReport(
-        category_id=form.category.data, description=form.description.data, people_count=form.people_count.data,
-        place_kind=form.place_kind.data, observed_at=form.observed_at_utc(), point=form.coordinates(),
-        submission_key=_valid_key(form.submission_key.data), nationality=form.nationality.data or None,
-        accuracy_m=form.accuracy(), address=form.address.data, photos=form.clean_photos, contact=contact)
+        category_id=form.category.data, description=form.description.data,
+        people_count=form.people_count.data, place_kind=form.place_kind.data,
+        observed_at=form.observed_at_utc(), point=form.coordinates(),
+        submission_key=_valid_key(form.submission_key.data),
+        nationality=form.nationality.data or None, accuracy_m=form.accuracy(),
+        address=form.address.data, photos=form.clean_photos, contact=contact)
 
 
 def _valid_key(raw):
@@ -94,10 +104,12 @@ def _valid_key(raw):
 
 
 @bp.get("/lapor/tanda-terima/<code>")
+@limit_code_misses
 def receipt(code):
     report = find_by_code(code) or abort(404)
     status_url = url_for(".status", code=report.tracking_code, _external=True)
-    return render_template("reports/receipt.html", report=report, code=tracking.display(report.tracking_code),
+    return render_template("reports/receipt.html", report=report,
+                           code=tracking.display(report.tracking_code),
                            status_url=status_url, qr_svg=qr_svg(status_url))
 
 
@@ -117,12 +129,8 @@ def status_lookup():
     return render_template("reports/status_lookup.html", form=form), 400 if form.errors else 200
 
 
-def _is_miss(response):
-    return response.status_code == 404
-
-
 @bp.get("/status/<code>")
-@limiter.limit(STATUS_MISS_LIMIT, deduct_when=_is_miss)
+@limit_code_misses
 def status(code):
     report = find_by_code(code)
     if report is None:
@@ -142,7 +150,7 @@ def render_status(report, follow_up_form, status_code=200):
 
 @bp.post("/status/<code>/tambahan")
 @limiter.limit(FOLLOW_UP_LIMIT)
-@limiter.limit(STATUS_MISS_LIMIT, deduct_when=_is_miss)
+@limit_code_misses
 def follow_up(code):
     report = find_by_code(code)
     if report is None:

@@ -8,15 +8,17 @@ through thousands of reports by hand (they narrow the filters). No COUNT(*) is t
 than a page is fetched to know whether there is a next page.
 """
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
-from flask_babel import lazy_gettext as _l, to_utc
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import aliased, defaultload, defer, joinedload, selectinload
 
-from apoa.auth.models import Role, User
-from apoa.auth.permissions import ALL_OFFICES, jurisdiction_office_ids, visible
+from apoa.auth.models import User
+from apoa.auth.permissions import (ALL_OFFICES, Permission, jurisdiction_office_ids, roles_with,
+                                   visible)
 from apoa.extensions import db
+from apoa.periods import local_midnight
 from apoa.regions.models import Office, OfficeKind, Region, RegionLevel, office_region
 from apoa.reports import tracking
 from apoa.reports.models import Attachment, Category, Report, ReportEvent
@@ -117,17 +119,13 @@ def filtered(query, filters, user, now):
     if filters.received_from:
         conditions.append(Report.created_at >= local_midnight(filters.received_from))
     if filters.received_to:
-        conditions.append(Report.created_at < local_midnight(filters.received_to + timedelta(days=1)))
+        conditions.append(
+            Report.created_at < local_midnight(filters.received_to + timedelta(days=1)))
     if filters.overdue:
         conditions.append(overdue_clause(now))
     if filters.mine:
         conditions.append(Report.assignee_id == user.id)
     return query.where(*conditions)
-
-
-def local_midnight(day):
-    """The start of `day` in the interface's time zone (Asia/Jakarta), as an aware UTC datetime."""
-    return to_utc(datetime.combine(day, time.min)).replace(tzinfo=timezone.utc)
 
 
 # --- one report ----------------------------------------------------------------------------------
@@ -164,6 +162,15 @@ def history(report):
                               .options(joinedload(ReportEvent.actor)).order_by(ReportEvent.id)).all()
 
 
+def pending_decision(report):
+    """The event that last moved `report` into pending_approval: the decision proposed for approval
+    (its actor may not approve it; send_back returns the report to its from_state), or None."""
+    waiting = State.pending_approval.value
+    return db.session.scalars(select(ReportEvent).where(
+        ReportEvent.report_id == report.id, ReportEvent.to_state == waiting,
+        ReportEvent.from_state != waiting).order_by(ReportEvent.id.desc()).limit(1)).first()
+
+
 def attachments_of(report):
     return db.session.scalars(select(Attachment).where(Attachment.report_id == report.id)
                               .order_by(Attachment.id)).all()
@@ -181,7 +188,8 @@ def user_name(user_id):
 # --- choices for filters and action forms --------------------------------------------------------
 
 def active_categories():
-    return db.session.scalars(select(Category).where(Category.active).order_by(Category.position)).all()
+    return db.session.scalars(select(Category).where(Category.active)
+                              .order_by(Category.position)).all()
 
 
 def jurisdiction_kabupaten(user):
@@ -198,7 +206,8 @@ def jurisdiction_kabupaten(user):
 def kecamatan_of(kabupaten):
     """The kecamatan of a kabupaten (a row with its `kode`), by name: ids and names only."""
     query = (select(Region.id, Region.nama)
-             .where(Region.level == RegionLevel.kecamatan.value, Region.parent_kode == kabupaten.kode)
+             .where(Region.level == RegionLevel.kecamatan.value,
+                    Region.parent_kode == kabupaten.kode)
              .order_by(Region.nama))
     return db.session.execute(query).all()
 
@@ -211,15 +220,17 @@ def transfer_targets(report):
 
 
 def assignable_staff(report):
-    """Active officers and supervisors who can see `report`: those of its office, of the offices
-    above it, and of the Ditjen. (apply() checks each choice again with can().)"""
+    """Active staff who may do the field work and can see `report`: those of its office, of the
+    offices above it, and of the Ditjen. (apply() checks each choice again with can().)"""
     chain = (select(Office.id, Office.parent_id).where(Office.id == report.office_id)
              .cte("chain", recursive=True))
     parent = aliased(Office)
-    chain = chain.union_all(select(parent.id, parent.parent_id).where(parent.id == chain.c.parent_id))
+    chain = chain.union_all(select(parent.id, parent.parent_id)
+                            .where(parent.id == chain.c.parent_id))
     ditjen = select(Office.id).where(Office.kind == OfficeKind.ditjen.value)
-    query = (select(User).where(User.active, User.role.in_((Role.officer.value, Role.supervisor.value)),
-                                or_(User.office_id.in_(select(chain.c.id)), User.office_id.in_(ditjen)))
+    query = (select(User).where(User.active, User.role.in_(roles_with(Permission.field_work)),
+                                or_(User.office_id.in_(select(chain.c.id)),
+                                    User.office_id.in_(ditjen)))
              .options(selectinload(User.office))
              .order_by((User.office_id != report.office_id), User.name, User.id))
     return db.session.scalars(query).all()

@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 from apoa.audit.services import record
 from apoa.errors import UserValueError
 from apoa.extensions import db
+from apoa.notifications.services import notify
 from apoa.regions.lookup import locate
 from apoa.reports import tracking
 from apoa.reports.contact import encrypt_contact
@@ -61,7 +62,8 @@ def submit_report(new, reporter=None):
     """
     location = locate(*new.point)
     if location is None:
-        raise OutsideIndonesia(_("This place is outside Indonesia. Move the pin to where you saw them."))
+        raise OutsideIndonesia(_("This place is outside Indonesia. "
+                                 "Move the pin to where you saw them."))
     report = _new_report_row(new, location, reporter)
     try:
         with db.session.begin_nested():
@@ -83,25 +85,29 @@ def _new_report_row(new, location, reporter):
     return Report(
         tracking_code=tracking.new_code(), submission_key=uuid.UUID(new.submission_key),
         state=State.new.value, category_id=new.category_id, description=new.description.strip(),
-        people_count=new.people_count, nationality_guess=new.nationality or None, place_kind=new.place_kind,
-        observed_at=new.observed_at, location=func.ST_SetSRID(func.ST_MakePoint(*new.point), 4326),
+        people_count=new.people_count, nationality_guess=new.nationality or None,
+        place_kind=new.place_kind, observed_at=new.observed_at,
+        location=func.ST_SetSRID(func.ST_MakePoint(*new.point), 4326),
         accuracy_m=new.accuracy_m, address_text=(new.address or "").strip() or None,
         kab_id=location.kabupaten.id, kec_id=location.kecamatan.id if location.kecamatan else None,
-        office_id=location.office_id, channel=new.channel, reporter_id=reporter.id if reporter else None,
+        office_id=location.office_id, channel=new.channel,
+        reporter_id=reporter.id if reporter else None,
         contact=encrypt_contact(new.contact) if new.contact else None, consent=True,
         created_at=now, due_at=due_at(State.new, now))
 
 
 def _record_submission(report, new, reporter):
-    event = ReportEvent(report_id=report.id, actor_id=reporter.id if reporter else None, action="submit",
-                        to_state=State.new.value)
+    event = ReportEvent(report_id=report.id, actor_id=reporter.id if reporter else None,
+                        action="submit", to_state=State.new.value)
     db.session.add(event)
     db.session.flush()
     attach_photos(report, event, new.photos)
+    notify(report, event)  # the office's officers, in this transaction
     # Coordinates and contact details stay out of the audit detail and the log.
-    record("report.submit", f"report:{report.id}", {"channel": report.channel, "photos": len(new.photos)},
-           actor=reporter)
-    log.info("report %s submitted via %s for office %s", report.id, report.channel, report.office_id)
+    record("report.submit", f"report:{report.id}",
+           {"channel": report.channel, "photos": len(new.photos)}, actor=reporter)
+    log.info("report %s submitted via %s for office %s", report.id, report.channel,
+             report.office_id)
 
 
 def attach_photos(report, event, photos):
@@ -109,8 +115,9 @@ def attach_photos(report, event, photos):
     directory = upload_dir()
     for photo in photos:
         stored = store_image(photo, directory)
-        db.session.add(Attachment(report_id=report.id, event_id=event.id, sha256=photo.sha256, mime=photo.mime,
-                                  width=photo.width, height=photo.height, bytes=photo.size, stored_path=stored))
+        db.session.add(Attachment(report_id=report.id, event_id=event.id, sha256=photo.sha256,
+                                  mime=photo.mime, width=photo.width, height=photo.height,
+                                  bytes=photo.size, stored_path=stored))
     db.session.flush()
 
 
@@ -151,16 +158,20 @@ def public_status(report):
     events = report.events
     changes = [e for e in events if e.to_state != e.from_state]
     closed = [e.created_at for e in changes if e.to_state == State.closed.value]
-    return PublicStatus(code=report.tracking_code, status=PUBLIC_STATUS_OF_STATE[State(report.state)],
-                        received_at=report.created_at, updated_at=changes[-1].created_at if changes else report.created_at,
-                        closed_at=closed[-1] if closed and report.state == State.closed.value else None,
+    return PublicStatus(code=report.tracking_code,
+                        status=PUBLIC_STATUS_OF_STATE[State(report.state)],
+                        received_at=report.created_at,
+                        updated_at=changes[-1].created_at if changes else report.created_at,
+                        closed_at=(closed[-1] if closed and report.state == State.closed.value
+                                   else None),
                         follow_ups=sum(1 for e in events if e.action == "follow_up"))
 
 
 def add_follow_up(report, note, photos, reporter=None):
     """Add a resident's follow-up information (text and photos) to the report's history."""
-    event = ReportEvent(report_id=report.id, actor_id=reporter.id if reporter else None, action="follow_up",
-                        from_state=report.state, to_state=report.state, note=note.strip())
+    event = ReportEvent(report_id=report.id, actor_id=reporter.id if reporter else None,
+                        action="follow_up", from_state=report.state, to_state=report.state,
+                        note=note.strip())
     db.session.add(event)
     db.session.flush()
     attach_photos(report, event, photos)

@@ -27,7 +27,8 @@ def _check_symbol(data):
 
 
 def normalise(typed):
-    """The canonical form of a typed code (upper case, no spaces or dashes), or None if it is not one."""
+    """The canonical form of a typed code (upper case, no spaces or dashes), or None if it is not
+    one."""
     code = "".join((typed or "").split()).replace("-", "").upper().translate(CONFUSABLE)
     if len(code) != DATA_LENGTH + 1 or any(s not in ALPHABET for s in code[:-1]):
         return None

@@ -12,10 +12,9 @@ from datetime import datetime, timezone
 from babel import Locale
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale, gettext as _
-from flask_login import current_user
 
 from apoa.audit.services import record_independently
-from apoa.auth.guards import guard_staff_pages
+from apoa.auth.guards import actor, guard_staff_pages
 from apoa.auth.permissions import Permission, can
 from apoa.errors import NotAllowed, UserValueError
 from apoa.reports import queries
@@ -27,17 +26,14 @@ from apoa.reports.photos import open_stored
 from apoa.reports.services import attach_photos, upload_dir
 from apoa.reports.states import ActionTaken, Channel, Outcome, PlaceKind, State
 from apoa.reports.tracking import display
-from apoa.reports.workflow import Action, InvalidTransition, apply, available_actions, transition_for
+from apoa.reports.workflow import (Action, InvalidTransition, apply, available_actions,
+                                   transition_for)
 
 bp = Blueprint("officer", __name__)
 log = logging.getLogger("apoa.reports")
 
 
 guard_staff_pages(bp)
-
-
-def actor():
-    return current_user._get_current_object()
 
 
 # --- the queue -----------------------------------------------------------------------------------
@@ -93,9 +89,10 @@ def render_report(report, status=200, submitted=None, reveal_form=None, contact=
     events = queries.history(report)
     context = dict(
         report=report, code=display(report.tracking_code), lat=lat, lon=lon, forms=forms,
-        forms_by_name={action.value for action in forms}, awaiting=awaiting_decision(report, events),
+        forms_by_name={action.value for action in forms}, awaiting=awaiting_decision(report),
         events=events, photos=queries.attachments_of(report), candidates=candidates,
-        nearby_points=[map_point(c.report) for c in candidates], corroborations=corroborations(report),
+        nearby_points=[map_point(c.report) for c in candidates],
+        corroborations=corroborations(report),
         assignee=queries.user_name(report.assignee_id), original=original_of(report, user),
         overdue=queries.is_overdue(report, datetime.now(timezone.utc)),
         can_reveal=report.contact is not None and can(user, Permission.reveal_contact, report),
@@ -104,13 +101,12 @@ def render_report(report, status=200, submitted=None, reveal_form=None, contact=
     return render_template("reports/report.html", **context), status
 
 
-def awaiting_decision(report, events):
-    """The event that proposed the decision now awaiting approval, shown beside approve/send back."""
+def awaiting_decision(report):
+    """The event that proposed the decision now awaiting approval, shown beside approve/send
+    back."""
     if report.state != State.pending_approval.value:
         return None
-    proposals = [e for e in events if e.to_state == State.pending_approval.value
-                 and e.from_state != State.pending_approval.value]
-    return proposals[-1] if proposals else None
+    return queries.pending_decision(report)
 
 
 def original_of(report, user):
@@ -127,8 +123,8 @@ def map_point(report):
 
 def vocabulary():
     """Titles the report templates look up by stored value."""
-    return dict(State=State, Outcome=Outcome, ActionTaken=ActionTaken, PlaceKind=PlaceKind, Channel=Channel,
-                display=display, metres=DEFAULT_METRES, days=DEFAULT_DAYS,
+    return dict(State=State, Outcome=Outcome, ActionTaken=ActionTaken, PlaceKind=PlaceKind,
+                Channel=Channel, display=display, metres=DEFAULT_METRES, days=DEFAULT_DAYS,
                 event_title=event_title, event_actor=event_actor, country_name=country_name,
                 country_names=country_names)
 

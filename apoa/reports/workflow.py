@@ -20,7 +20,9 @@ from apoa.audit.services import record
 from apoa.auth.permissions import Permission, can, in_jurisdiction
 from apoa.errors import Conflict, NotAllowed, UserValueError
 from apoa.extensions import db
+from apoa.notifications.services import notify
 from apoa.reports.models import ReportEvent
+from apoa.reports.queries import pending_decision
 from apoa.reports.sla import due_at
 from apoa.reports.states import ActionTaken, Outcome, State
 
@@ -71,14 +73,18 @@ class Transition:
 
 TRANSITIONS = (
     Transition(Action.screen, frozenset({State.new}), State.screening, Permission.screen),
-    Transition(Action.mark_duplicate, frozenset({State.new, State.screening}), State.pending_approval,
-               Permission.screen),
+    Transition(Action.mark_duplicate, frozenset({State.new, State.screening}),
+               State.pending_approval, Permission.screen),
     Transition(Action.transfer, frozenset({State.screening}), State.new, Permission.screen),
     Transition(Action.assign, frozenset({State.screening}), State.assigned, Permission.assign),
-    Transition(Action.dismiss, frozenset({State.screening}), State.pending_approval, Permission.screen),
-    Transition(Action.start_field_check, frozenset({State.assigned}), State.in_field, Permission.field_work),
-    Transition(Action.record_finding, frozenset({State.in_field}), State.pending_approval, Permission.field_work),
-    Transition(Action.approve, frozenset({State.pending_approval}), State.closed, Permission.approve),
+    Transition(Action.dismiss, frozenset({State.screening}), State.pending_approval,
+               Permission.screen),
+    Transition(Action.start_field_check, frozenset({State.assigned}), State.in_field,
+               Permission.field_work),
+    Transition(Action.record_finding, frozenset({State.in_field}), State.pending_approval,
+               Permission.field_work),
+    Transition(Action.approve, frozenset({State.pending_approval}), State.closed,
+               Permission.approve),
     Transition(Action.send_back, frozenset({State.pending_approval}), BACK, Permission.approve),
     Transition(Action.reopen, frozenset({State.closed}), State.screening, Permission.reopen),
 )
@@ -100,7 +106,8 @@ def available_actions(report, user):
 
 
 def apply(report, action, actor, **params):
-    """Apply `action` to `report` for `actor`; returns the new ReportEvent. Flushes, never commits."""
+    """Apply `action` to `report` for `actor`; returns the new ReportEvent. Flushes, never
+    commits."""
     action = Action(action)
     db.session.refresh(report, with_for_update=True)  # one action at a time on a report
     transition = transition_for(report, action)
@@ -119,33 +126,34 @@ def apply(report, action, actor, **params):
 
 def _target(report, transition):
     if transition.to_state is BACK:
-        return State(last_entry_into(report, State.pending_approval).from_state)
+        return State(pending_decision(report).from_state)
     return transition.to_state
 
 
-def last_entry_into(report, state):
-    return db.session.scalars(db.select(ReportEvent).where(
-        ReportEvent.report_id == report.id, ReportEvent.to_state == state.value,
-        ReportEvent.from_state != state.value).order_by(ReportEvent.id.desc()).limit(1)).first()
-
-
 def _record(report, actor, action, from_state, note, detail):
-    event = ReportEvent(report_id=report.id, actor_id=actor.id, action=action.value, from_state=from_state,
-                        to_state=report.state, note=note, detail=detail or None)
+    event = ReportEvent(report_id=report.id, actor_id=actor.id, action=action.value,
+                        from_state=from_state, to_state=report.state, note=note,
+                        detail=detail or None)
     db.session.add(event)
     db.session.flush()
+    notify(report, event)  # in this transaction: the bell is never ahead of the data nor behind it
     record(f"report.{action.value}", f"report:{report.id}",
            {"from": from_state, "to": report.state, **(detail or {})}, actor=actor)
-    log.info("user %s: %s on report %s (%s -> %s)", actor.id, action.value, report.id, from_state, report.state)
+    log.info("user %s: %s on report %s (%s -> %s)", actor.id, action.value, report.id, from_state,
+             report.state)
     return event
 
 
 # --- the effect of each action: validate its input, set the columns it owns --------------------
 # Each returns (note, detail): the event's free text and its structured, non-personal detail.
 
+# The fewest characters of a reason or note an action requires (the action forms say so too).
+MIN_TEXT = 5
+
+
 def _required_text(params, key, message):
     text = (params.get(key) or "").strip()
-    if len(text) < 5:
+    if len(text) < MIN_TEXT:
         raise UserValueError(message)
     return text
 
@@ -194,7 +202,8 @@ def _assign(report, actor, params):
         raise UserValueError(_("The due time must be in the future."))
     report.assignee_id = assignee.id
     # The due time typed here is kept in the history: the summaries judge "within due time" from it.
-    return params.get("note"), {"assignee": assignee.id, **({"due": due.isoformat()} if due else {})}
+    return params.get("note"), {"assignee": assignee.id,
+                                **({"due": due.isoformat()} if due else {})}
 
 
 def _dismiss(report, actor, params):
@@ -207,8 +216,8 @@ def _start_field_check(report, actor, params):
     return params.get("note"), None
 
 
-FINDING_OUTCOMES = (Outcome.violation_found, Outcome.compliant, Outcome.not_found, Outcome.unfounded,
-                    Outcome.out_of_scope)
+FINDING_OUTCOMES = (Outcome.violation_found, Outcome.compliant, Outcome.not_found,
+                    Outcome.unfounded, Outcome.out_of_scope)
 
 
 def _record_finding(report, actor, params):
@@ -266,5 +275,6 @@ class Finding:
     notes: str | None = None
 
     def detail(self):
-        return {"outcome": self.outcome, "action_taken": self.action_taken, "people_found": self.people_found,
-                "nationalities": list(self.nationalities), "documents_checked": self.documents_checked}
+        return {"outcome": self.outcome, "action_taken": self.action_taken,
+                "people_found": self.people_found, "nationalities": list(self.nationalities),
+                "documents_checked": self.documents_checked}

@@ -55,8 +55,8 @@ def usual_range(baseline):
 
 
 def find_anomalies(per_kab_weeks, week_start):
-    """Anomalies of the week starting `week_start` from {kab_id: {week monday: count}}, strongest first.
-    The baseline is the BASELINE_WEEKS weeks just before."""
+    """Anomalies of the week starting `week_start` from {kab_id: {week monday: count}}, strongest
+    first. The baseline is the BASELINE_WEEKS weeks just before."""
     baseline_weeks = [week_start - timedelta(days=7 * k) for k in range(BASELINE_WEEKS, 0, -1)]
     found = []
     for kab_id, weeks in per_kab_weeks.items():
@@ -67,5 +67,7 @@ def find_anomalies(per_kab_weeks, week_start):
         score, median, mad = robust_score(count, baseline)
         if score >= Z_THRESHOLD:
             low, high = usual_range(baseline)
-            found.append(Anomaly(kab_id, week_start, count, low, high, median, mad, round(score, 1)))
-    return sorted(found, key=lambda a: (-a.score, -a.count, a.kab_id if a.kab_id is not None else -1))
+            found.append(Anomaly(kab_id, week_start, count, low, high, median, mad,
+                                 round(score, 1)))
+    return sorted(found, key=lambda a: (-a.score, -a.count,
+                                        a.kab_id if a.kab_id is not None else -1))

@@ -47,27 +47,30 @@ def _number(value):
 def _figure(chart_id, title, description, svg_body, height, table):
     ids = f"{chart_id}-title {chart_id}-desc"
     svg = Markup(
-        '<svg class="chart-svg" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="100%" '
-        'preserveAspectRatio="xMinYMin meet" role="img" aria-labelledby="{ids}" font-size="{font}" '
-        'font-family="system-ui, sans-serif">'
+        '<svg class="chart-svg" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" '
+        'width="100%" preserveAspectRatio="xMinYMin meet" role="img" aria-labelledby="{ids}" '
+        'font-size="{font}" font-family="system-ui, sans-serif">'
         '<title id="{cid}-title">{title}</title><desc id="{cid}-desc">{desc}</desc>{body}</svg>'
-    ).format(w=WIDTH, h=height, ids=ids, font=FONT, cid=chart_id, title=title, desc=description, body=svg_body)
-    return Markup('<figure class="chart" id="{cid}">{svg}<details class="chart-data"><summary>{summary}</summary>'
-                  '{table}</details></figure>').format(cid=chart_id, svg=svg, summary=_("Data table"),
-                                                        table=table)
+    ).format(w=WIDTH, h=height, ids=ids, font=FONT, cid=chart_id, title=title, desc=description,
+             body=svg_body)
+    return Markup('<figure class="chart" id="{cid}">{svg}<details class="chart-data">'
+                  '<summary>{summary}</summary>{table}</details></figure>').format(
+        cid=chart_id, svg=svg, summary=_("Data table"), table=table)
 
 
 def _table(table_id, caption, headers, rows):
     head = Markup("").join(Markup('<th scope="col">{}</th>').format(h) for h in headers)
     body = Markup("").join(
         Markup("<tr><th scope=\"row\">{}</th>{}</tr>").format(
-            label, Markup("").join(Markup('<td class="num">{}</td>').format(cell) for cell in cells))
+            label,
+            Markup("").join(Markup('<td class="num">{}</td>').format(cell) for cell in cells))
         for label, cells in rows)
-    return Markup('<table class="data" id="{}"><caption>{}</caption><thead><tr>{}</tr></thead><tbody>{}</tbody>'
+    return Markup('<table class="data" id="{}"><caption>{}</caption>'
+                  '<thead><tr>{}</tr></thead><tbody>{}</tbody>'
                   '</table>').format(table_id, caption, head, body)
 
 
-# --- horizontal bars --------------------------------------------------------------------------------
+# --- horizontal bars -----------------------------------------------------------------------------
 
 def bar_chart(chart_id, title, bars, value_header, description=None, series="received"):
     """A horizontal bar per item, its label above it and its count at its end (largest first as
@@ -78,15 +81,16 @@ def bar_chart(chart_id, title, bars, value_header, description=None, series="rec
     parts = []
     for index, bar in enumerate(bars):
         y = index * BAR_ROW
-        parts.append(Markup('<text x="0" y="{y}" fill="{c}" class="chart-label">{label}</text>').format(
-            y=y + FONT, c=PALETTE["text"], label=_shorten(bar.label, 52)))
+        parts.append(Markup('<text x="0" y="{y}" fill="{c}" class="chart-label">{label}</text>')
+                     .format(y=y + FONT, c=PALETTE["text"], label=_shorten(bar.label, 52)))
         parts.append(_bar(bar, y + FONT + 4, top, label_width, series))
     height = max(len(bars), 1) * BAR_ROW + 4
     if not bars:
-        parts.append(Markup('<text x="0" y="{y}" fill="{c}">{t}</text>').format(y=FONT + 4, c=PALETTE["muted"],
-                                                                                t=_("No reports")))
+        parts.append(Markup('<text x="0" y="{y}" fill="{c}">{t}</text>').format(
+            y=FONT + 4, c=PALETTE["muted"], t=_("No reports")))
     description = description or _describe_bars(title, bars)
-    table = _table(f"{chart_id}-data", title, [_("Name"), value_header], [(b.label, [b.text]) for b in bars])
+    table = _table(f"{chart_id}-data", title, [_("Name"), value_header],
+                   [(b.label, [b.text]) for b in bars])
     return _figure(chart_id, title, description, Markup("").join(parts), height, table)
 
 
@@ -98,7 +102,8 @@ def _bar(bar, y, top, width, series):
             y=y, w=length, h=BAR_HEIGHT, c=PALETTE["suppressed"])
     else:
         length = width * bar.value / top
-        rect = Markup('<rect x="0" y="{y}" width="{w:.1f}" height="{h}" fill="{c}" class="chart-{s}"/>').format(
+        rect = Markup('<rect x="0" y="{y}" width="{w:.1f}" height="{h}" fill="{c}" '
+                      'class="chart-{s}"/>').format(
             y=y, w=length, h=BAR_HEIGHT, c=PALETTE[series], s=series)
     text = Markup('<text x="{x:.1f}" y="{ty}" fill="{c}" class="chart-value">{t}</text>').format(
         x=length + 4, ty=y + BAR_HEIGHT - 2, c=PALETTE["text"], t=bar.text)
@@ -118,7 +123,7 @@ def _shorten(text, limit):
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-# --- weekly columns and line --------------------------------------------------------------------------
+# --- weekly columns and line ---------------------------------------------------------------------
 
 PLOT_LEFT, PLOT_TOP, PLOT_HEIGHT, AXIS_ROOM = 30, 22, 130, 30
 
@@ -137,9 +142,9 @@ def weekly_chart(chart_id, title, columns, series_names, description=None):
         x = PLOT_LEFT + index * step
         parts.append(_column(column.values[0], x + step * 0.15, step * 0.7, scale))
         if index % 2 == (len(columns) - 1) % 2:       # every other label, the last week always
-            parts.append(Markup('<text x="{x:.1f}" y="{y}" text-anchor="middle" fill="{c}" class="chart-axis">'
-                                '{t}</text>').format(x=x + step / 2, y=PLOT_TOP + PLOT_HEIGHT + 14,
-                                                     c=PALETTE["muted"], t=column.label))
+            parts.append(Markup('<text x="{x:.1f}" y="{y}" text-anchor="middle" fill="{c}" '
+                                'class="chart-axis">{t}</text>').format(
+                x=x + step / 2, y=PLOT_TOP + PLOT_HEIGHT + 14, c=PALETTE["muted"], t=column.label))
     if len(series_names) > 1:
         parts.append(_line([c.values[1] for c in columns], step, scale))
     height = PLOT_TOP + PLOT_HEIGHT + AXIS_ROOM
@@ -165,11 +170,12 @@ def _legend(series_names):
     x = 0
     for index, name in enumerate(series_names):
         colour = PALETTE["received" if index == 0 else "closed"]
-        marker = (Markup('<rect x="{x}" y="3" width="10" height="10" fill="{c}"/>') if index == 0 else
+        marker = (Markup('<rect x="{x}" y="3" width="10" height="10" fill="{c}"/>')
+                  if index == 0 else
                   Markup('<line x1="{x}" y1="8" x2="{x2}" y2="8" stroke="{c}" stroke-width="2"/>'))
         parts.append(marker.format(x=x, x2=x + 10, c=colour))
-        parts.append(Markup('<text x="{x}" y="12" fill="{c}">{t}</text>').format(x=x + 14, c=PALETTE["text"],
-                                                                                  t=name))
+        parts.append(Markup('<text x="{x}" y="12" fill="{c}">{t}</text>').format(
+            x=x + 14, c=PALETTE["text"], t=name))
         x += 24 + len(str(name)) * FONT * 0.55
     return Markup("").join(parts)
 
@@ -179,10 +185,12 @@ def _grid(top, scale):
     # Whole numbers only on the axis: the middle line when the top halves evenly.
     for value in sorted({0, top, *([top // 2] if top % 2 == 0 else [])}):
         y = PLOT_TOP + PLOT_HEIGHT - value * scale
-        parts.append(Markup('<line x1="{x1}" y1="{y:.1f}" x2="{x2}" y2="{y:.1f}" stroke="{c}" stroke-width="1"/>'
-                            '<text x="{tx}" y="{ty:.1f}" text-anchor="end" fill="{m}" class="chart-axis">{t}</text>')
-                     .format(x1=PLOT_LEFT, x2=WIDTH, y=y, c=PALETTE["grid"], tx=PLOT_LEFT - 4, ty=y + 4,
-                             m=PALETTE["muted"], t=_number(value)))
+        parts.append(Markup('<line x1="{x1}" y1="{y:.1f}" x2="{x2}" y2="{y:.1f}" stroke="{c}" '
+                            'stroke-width="1"/>'
+                            '<text x="{tx}" y="{ty:.1f}" text-anchor="end" fill="{m}" '
+                            'class="chart-axis">{t}</text>')
+                     .format(x1=PLOT_LEFT, x2=WIDTH, y=y, c=PALETTE["grid"], tx=PLOT_LEFT - 4,
+                             ty=y + 4, m=PALETTE["muted"], t=_number(value)))
     return Markup("").join(parts)
 
 
@@ -190,8 +198,8 @@ def _column(value, x, width, scale):
     bottom = PLOT_TOP + PLOT_HEIGHT
     if value is None:
         height = K * scale
-        return Markup('<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" fill="none" stroke="{c}" '
-                      'stroke-dasharray="3 2" class="chart-suppressed"/>').format(
+        return Markup('<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" fill="none" '
+                      'stroke="{c}" stroke-dasharray="3 2" class="chart-suppressed"/>').format(
             x=x, y=bottom - height, w=width, h=height, c=PALETTE["suppressed"])
     height = value * scale
     return Markup('<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" fill="{c}" '
@@ -201,14 +209,15 @@ def _column(value, x, width, scale):
 
 def _line(values, step, scale):
     bottom = PLOT_TOP + PLOT_HEIGHT
-    points = [(PLOT_LEFT + (i + 0.5) * step, bottom - v * scale) for i, v in enumerate(values) if v is not None]
+    points = [(PLOT_LEFT + (i + 0.5) * step, bottom - v * scale)
+              for i, v in enumerate(values) if v is not None]
     if not points:
         return Markup("")
     path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
     dots = Markup("").join(Markup('<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{c}"/>').format(
         x=x, y=y, c=PALETTE["closed"]) for x, y in points)
-    return Markup('<polyline points="{p}" fill="none" stroke="{c}" stroke-width="2" class="chart-closed"/>{d}'
-                  ).format(p=path, c=PALETTE["closed"], d=dots)
+    return Markup('<polyline points="{p}" fill="none" stroke="{c}" stroke-width="2" '
+                  'class="chart-closed"/>{d}').format(p=path, c=PALETTE["closed"], d=dots)
 
 
 def _describe_weeks(title, columns, series_names):
@@ -221,7 +230,7 @@ def _describe_weeks(title, columns, series_names):
 
 
 
-# --- from the summary's figures ------------------------------------------------------------------------
+# --- from the summary's figures ------------------------------------------------------------------
 
 def breakdown_chart(chart_id, title, rows, limit=10):
     """A bar chart of the received counts of Summary breakdown rows (the busiest `limit`)."""
@@ -230,22 +239,30 @@ def breakdown_chart(chart_id, title, rows, limit=10):
 
 
 def trend_chart(chart_id, title, weekly):
-    """The weekly trend of a Summary (its `weekly` WeekPoints): received as columns, closed as a line."""
+    """The weekly trend of a Summary (its `weekly` WeekPoints): received as columns, closed as a
+    line."""
     from flask_babel import format_date
 
-    columns = [Column(format_date(p.start, "d/M"), _("week of %(day)s", day=format_date(p.start, "d MMM yyyy")),
-                      (p.received.shown, p.closed.shown), (str(p.received), str(p.closed))) for p in weekly]
+    columns = [Column(format_date(p.start, "d/M"),
+                      _("week of %(day)s", day=format_date(p.start, "d MMM yyyy")),
+                      (p.received.shown, p.closed.shown), (str(p.received), str(p.closed)))
+               for p in weekly]
     return weekly_chart(chart_id, title, columns, (_("Received"), _("Closed")))
 
 
 def summary_charts(summary):
     """The dashboard's charts of a Summary, by name (the monthly report uses the same)."""
-    outcome_bars = [Bar(str(outcome.title), count.shown, str(count)) for outcome, count in summary.closed_by_outcome]
+    outcome_bars = [Bar(str(outcome.title), count.shown, str(count))
+                    for outcome, count in summary.closed_by_outcome]
     return {
-        "outcome_chart": bar_chart("chart-outcome", _("Reports closed by outcome"), outcome_bars, _("Closed"),
-                                   series="closed"),
-        "trend_chart": trend_chart("chart-trend", _("Reports received and closed per week"), summary.weekly),
-        "kab_chart": breakdown_chart("chart-kabupaten", _("Reports received by regency/city"), summary.by_kabupaten),
-        "category_chart": breakdown_chart("chart-category", _("Reports received by category"), summary.by_category),
-        "channel_chart": breakdown_chart("chart-channel", _("Reports received by channel"), summary.by_channel),
+        "outcome_chart": bar_chart("chart-outcome", _("Reports closed by outcome"), outcome_bars,
+                                   _("Closed"), series="closed"),
+        "trend_chart": trend_chart("chart-trend", _("Reports received and closed per week"),
+                                   summary.weekly),
+        "kab_chart": breakdown_chart("chart-kabupaten", _("Reports received by regency/city"),
+                                     summary.by_kabupaten),
+        "category_chart": breakdown_chart("chart-category", _("Reports received by category"),
+                                          summary.by_category),
+        "channel_chart": breakdown_chart("chart-channel", _("Reports received by channel"),
+                                         summary.by_channel),
     }

@@ -7,12 +7,12 @@ page they may not see. Every answer is `Cache-Control: private, no-store`.
 """
 from datetime import datetime, timezone
 
-from flask import Blueprint, Response, current_app, render_template, request, stream_with_context, url_for
+from flask import (Blueprint, Response, current_app, render_template, request, stream_with_context,
+                   url_for)
 from flask_babel import gettext as _, to_user_timezone
-from flask_login import current_user
 
 from apoa.audit.services import record
-from apoa.auth.guards import guard_staff_pages
+from apoa.auth.guards import actor, guard_staff_pages
 from apoa.auth.permissions import Permission, can
 from apoa.errors import NotFound, UserValueError
 from apoa.reports.officer_forms import QueueFilterForm
@@ -28,10 +28,6 @@ FILTER_FIELDS = ("state", "category", "kabupaten", "kecamatan", "received_from",
 
 
 guard_staff_pages(bp)
-
-
-def actor():
-    return current_user._get_current_object()
 
 
 # --- exports -------------------------------------------------------------------------------------
@@ -105,7 +101,8 @@ def monthly_args(report):
 
 
 def render_monthly(report, pdf=False):
-    return render_template("summaries/monthly.html", report=report, pdf=pdf, months=monthly.months_to_choose(),
+    return render_template("summaries/monthly.html", report=report, pdf=pdf,
+                           months=monthly.months_to_choose(),
                            offices=figures.offices_to_choose(actor()),
                            pdf_url=url_for(".monthly_pdf", **monthly_args(report)))
 
@@ -123,7 +120,8 @@ def monthly_pdf():
     pdf = monthly.render_pdf(render_monthly(report, pdf=True), request.host_url,
                              current_app.static_url_path, current_app.static_folder)
     record("summary.monthly_pdf", f"office:{report.office_id or actor().office_id}",
-           {"month": report.month.start.strftime("%Y-%m"), "office_id": report.office_id}, actor=actor())
+           {"month": report.month.start.strftime("%Y-%m"), "office_id": report.office_id},
+           actor=actor())
     name = f"apoa-laporan-bulanan-{report.month.start:%Y-%m}.pdf"
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{name}"'})

@@ -71,7 +71,8 @@ class ExportFormat(str, enum.Enum):
     def mimetype(self):
         return {ExportFormat.csv: "text/csv; charset=utf-8",
                 ExportFormat.geojson: "application/geo+json",
-                ExportFormat.xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                ExportFormat.xlsx:
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 }[self]
 
 
@@ -128,7 +129,8 @@ class Export:
     its columns, for GeoJSON."""
 
     def __init__(self, columns, query=None, csv_query=None, lines=None, points=None):
-        self.columns, self.query, self.csv_query, self.lines, self.points = columns, query, csv_query, lines, points
+        self.columns, self.query, self.csv_query = columns, query, csv_query
+        self.lines, self.points = lines, points
         self.count = 0
         self.truncated = False
 
@@ -152,8 +154,10 @@ def report_export(user, filters, now=None):
     now = now or datetime.now(timezone.utc)
 
     def narrowed(query):
-        return visible(filtered(query, filters, user, now), user, permission=Permission.export_reports)
-    return Export(ROW_COLUMNS, query=narrowed(row_query(now)), csv_query=narrowed(row_query(now, for_csv=True)),
+        return visible(filtered(query, filters, user, now), user,
+                       permission=Permission.export_reports)
+    return Export(ROW_COLUMNS, query=narrowed(row_query(now)),
+                  csv_query=narrowed(row_query(now, for_csv=True)),
                   points=(len(ROW_COLUMNS) - 2, len(ROW_COLUMNS) - 1))
 
 
@@ -168,12 +172,14 @@ def row_query(now, for_csv=False):
                          .scalar_subquery()))
     safe = _formula_safe if for_csv else (lambda column: column)
     yes, no = _("Yes"), _("No")
-    return (select(_display_code(Report.tracking_code), _title(State, Report.state), _title(Outcome, Report.outcome),
-                   _title(ActionTaken, Report.action_taken), safe(_category_name()), safe(Report.description),
+    return (select(_display_code(Report.tracking_code), _title(State, Report.state),
+                   _title(Outcome, Report.outcome), _title(ActionTaken, Report.action_taken),
+                   safe(_category_name()), safe(Report.description),
                    Report.people_count, func.coalesce(countries.c.title, Report.nationality_guess),
                    _title(PlaceKind, Report.place_kind), _title(Channel, Report.channel),
                    _local(Report.observed_at), _local(Report.created_at), _local(Report.due_at),
-                   case((overdue_clause(now), yes), else_=no), kab.kode, kab.nama, kec.kode, kec.nama,
+                   case((overdue_clause(now), yes), else_=no),
+                   kab.kode, kab.nama, kec.kode, kec.nama,
                    Office.code, safe(assignee.name), duplicate_of, safe(Report.address_text),
                    Report.accuracy_m, func.ST_X(Report.location), func.ST_Y(Report.location))
             .join(Category, Category.id == Report.category_id)
@@ -192,12 +198,14 @@ def _title(enum_, column):
 def _titles_table(name, pairs):
     """A VALUES table (code, title) to join: a CASE over some 250 countries would be tested row
     by row, a join is one hash lookup."""
-    return values(sql_column("code", String), sql_column("title", String), name=name).data(list(pairs))
+    return values(sql_column("code", String), sql_column("title", String),
+                  name=name).data(list(pairs))
 
 
 def _display_code(code):
     # ABCDE-FGHJK-MNPQ, as tracking.display() shows it
-    return func.concat_ws("-", func.substr(code, 1, 5), func.substr(code, 6, 5), func.substr(code, 11))
+    return func.concat_ws("-", func.substr(code, 1, 5), func.substr(code, 6, 5),
+                          func.substr(code, 11))
 
 
 def _category_name():
@@ -229,7 +237,8 @@ def aggregate_export(user, filters, now=None):
     now = now or datetime.now(timezone.utc)
     kab = aliased(Region)
     category = _category_name()
-    query = (select(kab.kode, kab.nama, kab.label_lon, kab.label_lat, Report.state, category, func.count())
+    query = (select(kab.kode, kab.nama, kab.label_lon, kab.label_lat, Report.state, category,
+                    func.count())
              .select_from(Report).join(Category, Category.id == Report.category_id)
              .outerjoin(kab, kab.id == Report.kab_id)
              .group_by(kab.kode, kab.nama, kab.label_lon, kab.label_lat, Report.state, category)
@@ -259,7 +268,8 @@ def suppressed(groups):
         if sum(n for _s, _c, n in cells) < K_ANONYMITY:
             lines.append((kode, nama, "—", "—", SUPPRESSED, lon, lat))
             continue
-        lines.extend((kode, nama, state_titles[state], category, n if n >= K_ANONYMITY else SUPPRESSED, lon, lat)
+        lines.extend((kode, nama, state_titles[state], category,
+                      n if n >= K_ANONYMITY else SUPPRESSED, lon, lat)
                      for state, category, n in cells)
     return lines
 
@@ -305,14 +315,16 @@ def write_geojson(export):
     separator = b""
     with closing(export.batches()) as batches:
         for batch in batches:
-            yield separator + ",\n".join(_feature(keys, row, export.points) for row in batch).encode("utf-8")
+            yield separator + ",\n".join(_feature(keys, row, export.points)
+                                         for row in batch).encode("utf-8")
             separator = b",\n"
     yield b"\n]}\n"
 
 
 def _feature(keys, row, points):
     lon, lat = row[points[0]], row[points[1]]
-    geometry = {"type": "Point", "coordinates": [lon, lat]} if lon is not None and lat is not None else None
+    geometry = ({"type": "Point", "coordinates": [lon, lat]}
+                if lon is not None and lat is not None else None)
     return json.dumps({"type": "Feature", "geometry": geometry, "properties": dict(zip(keys, row))},
                       ensure_ascii=False, separators=(",", ":"))
 
@@ -332,9 +344,11 @@ def _fill_workbook(file, export):
     workbook = xlsxwriter.Workbook(file, {"constant_memory": True, "strings_to_formulas": False,
                                           "strings_to_urls": False, "strings_to_numbers": False})
     sheet = workbook.add_worksheet(_("Reports")[:31])
-    sheet.write_row(0, 0, [str(c.label) for c in export.columns], workbook.add_format({"bold": True}))
+    sheet.write_row(0, 0, [str(c.label) for c in export.columns],
+                    workbook.add_format({"bold": True}))
     sheet.freeze_panes(1, 0)
-    width, line, last = len(export.columns), 1, XLSX_MAX_ROWS - 1  # the last line is kept for the note
+    # The last line is kept for the note.
+    width, line, last = len(export.columns), 1, XLSX_MAX_ROWS - 1
     with closing(export.batches()) as batches:
         for batch in batches:
             if line + len(batch) > last:
@@ -345,12 +359,14 @@ def _fill_workbook(file, export):
                 sheet.write_row(line, 0, row[:width])
                 line += 1
             if export.truncated:
-                sheet.write_string(line, 0, _("The sheet is full: use the CSV export for every row."))
+                sheet.write_string(line, 0,
+                                   _("The sheet is full: use the CSV export for every row."))
                 break
     workbook.close()
 
 
-WRITERS = {ExportFormat.csv: write_csv, ExportFormat.geojson: write_geojson, ExportFormat.xlsx: write_xlsx}
+WRITERS = {ExportFormat.csv: write_csv, ExportFormat.geojson: write_geojson,
+           ExportFormat.xlsx: write_xlsx}
 
 
 def csv_rows(user, filters, now=None):
@@ -376,8 +392,9 @@ def audited_export(user, kind, fmt, filters):
     NotFound when the user may not take this kind of export (nothing is recorded then)."""
     export = SOURCES[kind](user, filters)
     export_id = uuid.uuid4().hex
-    record("export.start", f"export:{export_id}", {"kind": kind.value, "format": fmt.value,
-                                                    "filters": filters_for_audit(filters)}, actor=user)
+    record("export.start", f"export:{export_id}",
+           {"kind": kind.value, "format": fmt.value, "filters": filters_for_audit(filters)},
+           actor=user)
     log.info("user %s started %s export %s as %s", user.id, kind.value, export_id, fmt.value)
     # The body runs after the request's session is gone (Flask pops the context between the view
     # and the body): it keeps the actor's id, not the ORM object.
@@ -405,4 +422,5 @@ def filters_for_audit(filters):
     """The filters as JSON-able values, only those set (ids and dates: no personal data)."""
     defaults = QueueFilters()
     return {name: value.isoformat() if isinstance(value, date) else value
-            for name, value in asdict(filters).items() if value != getattr(defaults, name) and name != "sort"}
+            for name, value in asdict(filters).items()
+            if value != getattr(defaults, name) and name != "sort"}

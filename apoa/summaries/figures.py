@@ -19,10 +19,10 @@ from flask import has_request_context
 from flask_babel import format_date, format_decimal, get_locale, gettext as _, lazy_gettext as _l
 from markupsafe import escape
 from sqlalchemy import any_, select
-from sqlalchemy.orm import aliased
 
 from apoa.auth.models import User
-from apoa.auth.permissions import ALL_OFFICES, Permission, can, jurisdiction_office_ids
+from apoa.auth.permissions import (ALL_OFFICES, Permission, can, jurisdiction_office_ids,
+                                   office_subtree_ids)
 from apoa.errors import NotFound, UserValueError
 from apoa.extensions import db
 from apoa.regions.models import Office, Region
@@ -31,7 +31,7 @@ from apoa.reports.states import Channel, Outcome, State
 from apoa.summaries import anomalies as anomaly_rules
 from apoa.summaries import rollups
 from apoa.summaries.models import ASSIGNEE, CATEGORY, CHANNEL, KAB, OUTCOME_COLUMNS
-from apoa.summaries.periods import local_today
+from apoa.periods import local_today
 from apoa.summaries.rollups import ROLLUP, Measures, OpenCounts, Scope
 
 K = 3               # DESIGN's k: counts below it are shown as "< 3" to who sees aggregates only
@@ -76,11 +76,13 @@ class Change:
 
     @property
     def percent(self):
-        return None if not self.previous else round(100 * (self.current - self.previous) / self.previous)
+        return (None if not self.previous
+                else round(100 * (self.current - self.previous) / self.previous))
 
     @property
     def direction(self):
-        return "up" if self.current > self.previous else "down" if self.current < self.previous else "same"
+        return ("up" if self.current > self.previous
+                else "down" if self.current < self.previous else "same")
 
     def __str__(self):
         arrow = {"up": "↑", "down": "↓", "same": "→"}[self.direction]
@@ -146,7 +148,7 @@ def share_of(part, whole, suppress):
     return Share(part, whole)
 
 
-# --- the summary ------------------------------------------------------------------------------------
+# --- the summary ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
 class BreakdownRow:
@@ -241,7 +243,7 @@ class Summary:
     workload: list | None = None        # None: not shown to this user
 
 
-# --- building it -------------------------------------------------------------------------------------
+# --- building it ---------------------------------------------------------------------------------
 
 def parse_office(raw):
     """The office id asked for (`office=` of the dashboard and the monthly report), None for the
@@ -250,7 +252,8 @@ def parse_office(raw):
     raw = (raw or "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 9:
+    # isdigit() alone lets through "²" and other digits that int() refuses.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
         raise UserValueError(UNKNOWN_OFFICE)
     return int(raw)
 
@@ -265,17 +268,10 @@ def scope_for(user, office_id=None):
         return Scope(offices)
     if offices is not ALL_OFFICES and office_id not in offices:
         raise NotFound()
-    subtree = office_subtree(office_id)
+    subtree = office_subtree_ids(office_id)
     if not subtree:
         raise NotFound()
     return Scope(subtree if offices is ALL_OFFICES else subtree & offices)
-
-
-def office_subtree(office_id):
-    tree = select(Office.id).where(Office.id == office_id).cte("summary_office_tree", recursive=True)
-    child = aliased(Office)
-    tree = tree.union_all(select(child.id).where(child.parent_id == tree.c.id))
-    return set(db.session.scalars(select(tree.c.id)).all())
 
 
 def offices_to_choose(user):
@@ -308,8 +304,10 @@ def _figures(scope, period, source, suppress, with_workload, now):
     open_counts = rollups.open_now(scope, local_today(), now, source, assignee_states=with_workload)
     labels = Labels(current_flow, previous_flow, open_counts)
     result = _headline(period, previous, current_flow, previous_flow, open_counts, suppress, now)
-    for attribute, dimension in (("by_kabupaten", KAB), ("by_category", CATEGORY), ("by_channel", CHANNEL)):
-        setattr(result, attribute, _breakdown(dimension, current_flow, previous_flow, open_counts, labels, suppress))
+    for attribute, dimension in (("by_kabupaten", KAB), ("by_category", CATEGORY),
+                                 ("by_channel", CHANNEL)):
+        setattr(result, attribute, _breakdown(dimension, current_flow, previous_flow, open_counts,
+                                              labels, suppress))
     result.by_office = _office_breakdown(current_flow, previous_flow, open_counts, labels, suppress)
     _add_weekly(result, scope, period, source, labels, suppress)
     if with_workload:
@@ -322,15 +320,19 @@ def _headline(period, previous, current_flow, previous_flow, open_counts, suppre
     open_total = open_counts["total"]
     count = lambda value: Count.of(value, suppress)  # noqa: E731
     return Summary(
-        period=period, previous_period=previous, scope_label="", suppressed=suppress, generated_at=now,
+        period=period, previous_period=previous, scope_label="", suppressed=suppress,
+        generated_at=now,
         received=count(now_total.received), received_previous=count(before.received),
         received_change=change_of(now_total.received, before.received, suppress),
-        screened=count(now_total.screened), closed=count(now_total.closed), closed_previous=count(before.closed),
+        screened=count(now_total.screened), closed=count(now_total.closed),
+        closed_previous=count(before.closed),
         closed_change=change_of(now_total.closed, before.closed, suppress),
-        closed_by_outcome=[(Outcome(name), count(now_total.values[f"closed_{name}"])) for name in OUTCOME_COLUMNS],
+        closed_by_outcome=[(Outcome(name), count(now_total.values[f"closed_{name}"]))
+                           for name in OUTCOME_COLUMNS],
         awaiting_screening=count(open_total.by_state.get(State.new.value, 0)),
         in_progress=count(sum(open_total.by_state.get(s.value, 0) for s in IN_PROGRESS_STATES)),
-        open_by_state=[(s, count(open_total.by_state.get(s.value, 0))) for s in State if s is not State.closed],
+        open_by_state=[(s, count(open_total.by_state.get(s.value, 0)))
+                       for s in State if s is not State.closed],
         overdue=count(open_total.overdue),
         median_to_screening=median_of(now_total.screen_histogram, suppress),
         median_to_screening_previous=median_of(before.screen_histogram, suppress),
@@ -351,7 +353,8 @@ def _row(key, label, now, before, open_counts, suppress):
         screened=Count.of(now.screened, suppress), closed=Count.of(now.closed, suppress),
         within_due=share_of(now.closed_on_time, now.closed, suppress),
         median_to_closure=median_of(now.close_histogram, suppress),
-        open_now=Count.of(open_counts.total, suppress), overdue_now=Count.of(open_counts.overdue, suppress))
+        open_now=Count.of(open_counts.total, suppress),
+        overdue_now=Count.of(open_counts.overdue, suppress))
 
 
 def _member_key(dimension, member_id, member_code):
@@ -359,32 +362,38 @@ def _member_key(dimension, member_id, member_code):
 
 
 def _breakdown(dimension, current_flow, previous_flow, open_counts, labels, suppress):
-    keys = {k for source in (current_flow["members"], previous_flow["members"], open_counts["members"])
+    keys = {k for source in (current_flow["members"], previous_flow["members"],
+                             open_counts["members"])
             for k in source if k[0] == dimension}
-    rows = [_row(_member_key(*k), labels.name(dimension, _member_key(*k)), current_flow["members"].get(k),
-                 previous_flow["members"].get(k), open_counts["members"].get(k), suppress) for k in keys]
+    rows = [_row(_member_key(*k), labels.name(dimension, _member_key(*k)),
+                 current_flow["members"].get(k), previous_flow["members"].get(k),
+                 open_counts["members"].get(k), suppress) for k in keys]
     return _sorted_rows(rows)
 
 
 def _office_breakdown(current_flow, previous_flow, open_counts, labels, suppress):
-    keys = set(current_flow["offices"]) | set(previous_flow["offices"]) | set(open_counts["offices"])
-    rows = [_row(k, labels.name("office", k), current_flow["offices"].get(k), previous_flow["offices"].get(k),
-                 open_counts["offices"].get(k), suppress) for k in keys]
+    keys = (set(current_flow["offices"]) | set(previous_flow["offices"])
+            | set(open_counts["offices"]))
+    rows = [_row(k, labels.name("office", k), current_flow["offices"].get(k),
+                 previous_flow["offices"].get(k), open_counts["offices"].get(k), suppress)
+            for k in keys]
     return _sorted_rows(rows)
 
 
 def _sorted_rows(rows):
     """Busiest first; rows without anything received now or before, nor open, are left out."""
-    rows = [r for r in rows if r.received.value or r.received_previous.value or r.open_now.value or r.closed.value]
+    rows = [r for r in rows
+            if r.received.value or r.received_previous.value or r.open_now.value or r.closed.value]
     return sorted(rows, key=lambda r: (-r.received.value, -r.open_now.value, r.label))
 
 
 def _add_weekly(summary, scope, period, source, labels, suppress):
     """The TREND_WEEKS weeks up to the week of the period's last day, and that week's anomalies."""
-    last_week = period.last_day - timedelta(days=period.last_day.weekday())
+    last_week = period.last - timedelta(days=period.last.weekday())
     first_week = last_week - timedelta(days=7 * max(TREND_WEEKS, anomaly_rules.BASELINE_WEEKS))
     weeks = (last_week - first_week).days // 7 + 1
-    totals, per_kab = rollups.weekly(scope, first_week, weeks, source, min_count=anomaly_rules.MIN_COUNT)
+    totals, per_kab = rollups.weekly(scope, first_week, weeks, source,
+                                     min_count=anomaly_rules.MIN_COUNT)
     shown_from = last_week - timedelta(days=7 * (TREND_WEEKS - 1))
     summary.weekly = [WeekPoint(week, Count.of(totals.get(week, (0, 0))[0], suppress),
                                 Count.of(totals.get(week, (0, 0))[1], suppress))
@@ -409,7 +418,8 @@ def _workload(open_counts):
     if not members:
         return []
     names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(members))).all())
-    rows = [WorkloadRow(user_id, names.get(user_id, "?"), counts.total, counts.overdue, dict(counts.by_state))
+    rows = [WorkloadRow(user_id, names.get(user_id, "?"), counts.total, counts.overdue,
+                        dict(counts.by_state))
             for user_id, counts in members.items()]
     return sorted(rows, key=lambda r: (-r.open, -r.overdue, r.name))
 
@@ -449,12 +459,15 @@ class Labels:
         ids = {kind: sorted(i for i in ids if i is not None) for kind, ids in self.wanted.items()}
         locale = get_locale()
         return {
-            KAB: dict(db.session.execute(select(Region.id, Region.nama).where(Region.id == any_(ids[KAB]))).all()),
+            KAB: dict(db.session.execute(select(Region.id, Region.nama)
+                                         .where(Region.id == any_(ids[KAB]))).all()),
             CATEGORY: {c.id: c.name_for(locale) for c in
-                       db.session.scalars(select(Category).where(Category.id == any_(ids[CATEGORY])))},
-            "office": dict(db.session.execute(select(Office.id, Office.name).where(Office.id == any_(ids["office"])))
-                           .all()),
+                       db.session.scalars(select(Category)
+                                          .where(Category.id == any_(ids[CATEGORY])))},
+            "office": dict(db.session.execute(select(Office.id, Office.name)
+                                              .where(Office.id == any_(ids["office"]))).all()),
         }
 
 
-NONE_LABELS = {KAB: _l("Outside any regency/city"), CATEGORY: _l("No category"), "office": _l("No office")}
+NONE_LABELS = {KAB: _l("Outside any regency/city"), CATEGORY: _l("No category"),
+               "office": _l("No office")}

@@ -1,8 +1,8 @@
 """The summaries' rollups (migration 0007): counts kept current by triggers on report and
 report_event, read only in aggregate, written only by the database itself, so they are Core tables
 without ORM classes. The migration's docstring explains what each holds and why it is shaped so."""
-from sqlalchemy import (Boolean, CheckConstraint, Column, Date, Index, Integer, SmallInteger, String,
-                        UniqueConstraint)
+from sqlalchemy import (Boolean, CheckConstraint, Column, Date, Index, Integer, SmallInteger,
+                        String, UniqueConstraint)
 
 from apoa.extensions import db
 
@@ -10,13 +10,14 @@ from apoa.extensions import db
 # [edge b-1, edge b), the last bucket everything from 60 days on (migration 0007 freezes the same).
 DURATION_EDGES_HOURS = (1, 2, 4, 8, 12, 24, 48, 72, 120, 168, 336, 720, 1440)
 BUCKETS = len(DURATION_EDGES_HOURS) + 1
-OUTCOME_COLUMNS = ("violation_found", "compliant", "not_found", "unfounded", "duplicate", "out_of_scope")
+OUTCOME_COLUMNS = ("violation_found", "compliant", "not_found", "unfounded", "duplicate",
+                   "out_of_scope")
 
 SCREEN_H = tuple(f"screen_h{b}" for b in range(BUCKETS))
 CLOSE_H = tuple(f"close_h{b}" for b in range(BUCKETS))
 CLOSED_BY = tuple(f"closed_{o}" for o in OUTCOME_COLUMNS)
-FLOW_MEASURES = ("received", "screened", "screened_on_time", "closed", "closed_on_time", *CLOSED_BY, *SCREEN_H,
-                 *CLOSE_H)
+FLOW_MEASURES = ("received", "screened", "screened_on_time", "closed", "closed_on_time",
+                 *CLOSED_BY, *SCREEN_H, *CLOSE_H)
 
 # Dimensions of the rows: which member column names the kabupaten, category, channel or assignee.
 KAB, CATEGORY, CHANNEL, ASSIGNEE = "kab", "category", "channel", "assignee"

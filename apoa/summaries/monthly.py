@@ -31,7 +31,7 @@ from apoa.extensions import db
 from apoa.regions.models import Region, RegionLevel, office_region
 from apoa.summaries import charts, figures
 from apoa.summaries.figures import K, AnomalyRow, Count, WeekPoint, change_of, share_of
-from apoa.summaries.periods import BY_MONTH, EARLIEST, Period, Preset, add_months, local_today
+from apoa.periods import BY_MONTH, EARLIEST, Period, Preset, add_months, local_today
 
 # WeasyPrint turns on Pillow's process-wide LOAD_TRUNCATED_IMAGES when it is imported, which would
 # let a resident's truncated photo through apoa/reports/photos.py. Our PDFs embed no raster image
@@ -42,7 +42,7 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 # query and browser-only property in them (some twenty lines per PDF). Only its errors are kept.
 logging.getLogger("weasyprint").setLevel(logging.ERROR)
 
-MONTH_PATTERN = re.compile(r"(\d{4})-(\d{2})")
+MONTH_PATTERN = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
 MAP_WIDTH = 600           # SVG user units (pixels at 100 %); the page scales it to fit
 LEGEND_ROW = 24
 NO_REPORTS_FILL, FEW_FILL = "#f1f3f5", "#dbe5f0"
@@ -62,11 +62,12 @@ def parse_month(raw, today=None):
         return month_period(add_months(today.replace(day=1), -1))
     match = MONTH_PATTERN.fullmatch(raw)
     if not match or not 1 <= int(match[2]) <= 12:
-        raise UserValueError(_l("“%(value)s” is not a month: write the month as YYYY-MM, for example 2026-10.",
-                                value=raw[:20]))
-    first = date(int(match[1]), int(match[2]), 1)
-    if first < EARLIEST:
+        raise UserValueError(_l("“%(value)s” is not a month: write the month as YYYY-MM, "
+                                "for example 2026-10.", value=raw[:20]))
+    # The year is checked before it makes a date: year 0 has none.
+    if int(match[1]) < EARLIEST.year:
         raise UserValueError(_l("Choose a month from %(year)d on.", year=EARLIEST.year))
+    first = date(int(match[1]), int(match[2]), 1)
     if first > today:
         raise UserValueError(_l("%(month)s has not begun yet: choose this month or an earlier one.",
                                 month=format_date(first, "MMMM yyyy")))
@@ -85,7 +86,7 @@ def months_to_choose(today=None, count=24):
     return [(m.strftime("%Y-%m"), format_date(m, "MMMM yyyy")) for m in months]
 
 
-# --- the report -------------------------------------------------------------------------------------
+# --- the report ----------------------------------------------------------------------------------
 
 @dataclass
 class MonthlyReport:
@@ -106,9 +107,12 @@ def monthly_report(user, month, office_id=None, today=None):
     summary = as_shared(figures.summary(user, month, office_id))
     title = format_date(month.start, "MMMM yyyy")
     return MonthlyReport(
-        month=month, title=title, office_id=office_id, summary=summary, charts=charts.summary_charts(summary),
-        map=kabupaten_map(scope, summary.by_kabupaten, _("Reports received per regency/city, %(month)s", month=title)),
-        generated_at=datetime.now(timezone.utc), month_complete=month.end <= (today or local_today()))
+        month=month, title=title, office_id=office_id, summary=summary,
+        charts=charts.summary_charts(summary),
+        map=kabupaten_map(scope, summary.by_kabupaten,
+                          _("Reports received per regency/city, %(month)s", month=title)),
+        generated_at=datetime.now(timezone.utc),
+        month_complete=month.end <= (today or local_today()))
 
 
 # --- always the aggregate view --------------------------------------------------------------------
@@ -124,18 +128,22 @@ def as_shared(summary):
         summary, suppressed=True, workload=None, hotspots=[],
         received=c(summary.received), received_previous=c(summary.received_previous),
         received_change=_shared_change(summary.received_change),
-        screened=c(summary.screened), closed=c(summary.closed), closed_previous=c(summary.closed_previous),
+        screened=c(summary.screened), closed=c(summary.closed),
+        closed_previous=c(summary.closed_previous),
         closed_change=_shared_change(summary.closed_change),
         closed_by_outcome=[(outcome, c(count)) for outcome, count in summary.closed_by_outcome],
         awaiting_screening=c(summary.awaiting_screening), in_progress=c(summary.in_progress),
-        open_by_state=[(state, c(count)) for state, count in summary.open_by_state], overdue=c(summary.overdue),
+        open_by_state=[(state, c(count)) for state, count in summary.open_by_state],
+        overdue=c(summary.overdue),
         median_to_screening=_shared_median(summary.median_to_screening, summary.screened),
         median_to_closure=_shared_median(summary.median_to_closure, summary.closed),
-        median_to_closure_previous=_shared_median(summary.median_to_closure_previous, summary.closed_previous),
+        median_to_closure_previous=_shared_median(summary.median_to_closure_previous,
+                                                  summary.closed_previous),
         # The number of reports behind it is not in the Summary: withheld rather than guessed.
         median_to_screening_previous=None,
         screened_within_due=_shared_share(summary.screened_within_due),
-        within_due=_shared_share(summary.within_due), within_due_previous=_shared_share(summary.within_due_previous),
+        within_due=_shared_share(summary.within_due),
+        within_due_previous=_shared_share(summary.within_due_previous),
         by_kabupaten=[_shared_row(r) for r in summary.by_kabupaten],
         by_office=[_shared_row(r) for r in summary.by_office],
         by_category=[_shared_row(r) for r in summary.by_category],
@@ -164,13 +172,14 @@ def _shared_median(duration, basis):
 def _shared_row(row):
     c = _shared_count
     return replace(row, received=c(row.received), received_previous=c(row.received_previous),
-                   change=_shared_change(row.change), screened=c(row.screened), closed=c(row.closed),
+                   change=_shared_change(row.change), screened=c(row.screened),
+                   closed=c(row.closed),
                    within_due=_shared_share(row.within_due),
                    median_to_closure=_shared_median(row.median_to_closure, row.closed),
                    open_now=c(row.open_now), overdue_now=c(row.overdue_now))
 
 
-# --- the map ---------------------------------------------------------------------------------------
+# --- the map -------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Band:
@@ -190,7 +199,8 @@ def count_bands(top):
     bands = [Band(_("No reports"), NO_REPORTS_FILL), Band(f"< {K}", FEW_FILL)]
     for index, low in enumerate(lows):
         high = lows[index + 1] if index + 1 < len(lows) else None
-        label = f"{format_decimal(low)}–{format_decimal(high - 1)}" if high else f"≥ {format_decimal(low)}"
+        label = (f"{format_decimal(low)}–{format_decimal(high - 1)}" if high
+                 else f"≥ {format_decimal(low)}")
         bands.append(Band(label, BAND_FILLS[index], low, high))
     return bands
 
@@ -201,7 +211,8 @@ def band_of(count, bands):
         return bands[0]
     if count.suppressed:
         return bands[1]
-    return next(b for b in bands[2:] if b.low <= count.value and (b.high is None or count.value < b.high))
+    return next(b for b in bands[2:]
+                if b.low <= count.value and (b.high is None or count.value < b.high))
 
 
 def kabupaten_map(scope, rows, title):
@@ -212,11 +223,12 @@ def kabupaten_map(scope, rows, title):
     top = max([c.value for c in counts.values() if not c.suppressed] + [0])
     bands = count_bands(top)
     if outlines is None:
-        return Markup('<p class="map-empty">{}</p>').format(_("This jurisdiction has no regency/city to draw."))
+        return Markup('<p class="map-empty">{}</p>').format(
+            _("This jurisdiction has no regency/city to draw."))
     height, paths = outlines
     shapes = Markup("").join(
-        Markup('<path d="{d}" fill="{fill}" stroke="#ffffff" stroke-width="0.6" stroke-linejoin="round">'
-               '<title>{name}: {count}</title></path>').format(
+        Markup('<path d="{d}" fill="{fill}" stroke="#ffffff" stroke-width="0.6" '
+               'stroke-linejoin="round"><title>{name}: {count}</title></path>').format(
             d=d, fill=band_of(counts.get(region_id), bands).fill, name=name,
             count=counts.get(region_id) or 0)
         for region_id, name, d in paths)
@@ -226,20 +238,22 @@ def kabupaten_map(scope, rows, title):
 def _map_svg(title, height, shapes, bands):
     """The map (y from −height to 0) with the legend below it (y from 0)."""
     legend = Markup("").join(
-        Markup('<rect x="0" y="{y}" width="20" height="14" fill="{fill}" stroke="#8a8f98" stroke-width="0.5"/>'
-               '<text x="28" y="{ty}">{label}</text>').format(y=y, ty=y + 12, fill=band.fill, label=band.label)
+        Markup('<rect x="0" y="{y}" width="20" height="14" fill="{fill}" stroke="#8a8f98" '
+               'stroke-width="0.5"/><text x="28" y="{ty}">{label}</text>').format(
+            y=y, ty=y + 12, fill=band.fill, label=band.label)
         for y, band in ((LEGEND_ROW // 2 + k * LEGEND_ROW, band) for k, band in enumerate(bands)))
     description = _("Regencies/cities filled by the number of reports received: %(bands)s.",
                     bands=", ".join(b.label for b in bands))
     return Markup(
-        '<figure class="monthly-map"><svg class="map-svg" xmlns="http://www.w3.org/2000/svg" role="img" '
-        'aria-labelledby="monthly-map-title monthly-map-desc" viewBox="0 {top:.1f} {w} {h:.1f}" width="100%" '
+        '<figure class="monthly-map"><svg class="map-svg" xmlns="http://www.w3.org/2000/svg" '
+        'role="img" aria-labelledby="monthly-map-title monthly-map-desc" '
+        'viewBox="0 {top:.1f} {w} {h:.1f}" width="100%" '
         'font-size="15" font-family="DejaVu Sans, sans-serif" fill="#1f2430">'
         '<title id="monthly-map-title">{title}</title><desc id="monthly-map-desc">{desc}</desc>'
         '<g class="monthly-areas">{shapes}</g><g class="monthly-legend">{legend}</g></svg>'
         '<figcaption>{title}</figcaption></figure>'
-    ).format(top=-height, w=MAP_WIDTH, h=height + (len(bands) + 1) * LEGEND_ROW, title=title, desc=description,
-             shapes=shapes, legend=legend)
+    ).format(top=-height, w=MAP_WIDTH, h=height + (len(bands) + 1) * LEGEND_ROW, title=title,
+             desc=description, shapes=shapes, legend=legend)
 
 
 def jurisdiction_kabupaten(scope):
@@ -247,14 +261,16 @@ def jurisdiction_kabupaten(scope):
     if scope.office_ids is ALL_OFFICES:
         query = select(Region.id).where(Region.level == RegionLevel.kabupaten_kota.value)
     else:
-        query = select(office_region.c.region_id).where(office_region.c.office_id.in_(sorted(scope.office_ids) or [-1]))
+        query = select(office_region.c.region_id).where(
+            office_region.c.office_id.in_(sorted(scope.office_ids) or [-1]))
     return set(db.session.scalars(query).all())
 
 
 def kabupaten_outlines(region_ids):
     """(height, [(id, nama, svg path)]) of the regions, projected by PostGIS into a MAP_WIDTH-wide
     picture (equirectangular, shrunk by the cosine of the middle latitude) and simplified to about
-    a pixel; None when there is nothing to draw. ST_AsSVG flips y: the picture spans y ∈ [−height, 0]."""
+    a pixel; None when there is nothing to draw. ST_AsSVG flips y: the picture spans
+    y ∈ [−height, 0]."""
     ids = sorted(region_ids)
     if not ids:
         return None
@@ -266,14 +282,14 @@ def kabupaten_outlines(region_ids):
         return None
     shrink = math.cos(math.radians((south + north) / 2))
     scale = MAP_WIDTH / ((east - west) * shrink)
-    shape = func.ST_TransScale(func.ST_SimplifyPreserveTopology(Region.geom, 1 / scale), -west, -south,
-                               shrink * scale, scale)
+    shape = func.ST_TransScale(func.ST_SimplifyPreserveTopology(Region.geom, 1 / scale),
+                               -west, -south, shrink * scale, scale)
     rows = db.session.execute(select(Region.id, Region.nama, func.ST_AsSVG(shape, 0, 1))
                               .where(Region.id.in_(ids)).order_by(Region.kode)).all()
     return (north - south) * scale, [(i, name, d) for i, name, d in rows if d]
 
 
-# --- the PDF ---------------------------------------------------------------------------------------
+# --- the PDF -------------------------------------------------------------------------------------
 
 class StaticFilesOnly(URLFetcher):
     """What WeasyPrint may load while rendering: the app's own static files, read from disk.
@@ -296,5 +312,6 @@ class StaticFilesOnly(URLFetcher):
 
 def render_pdf(html, root_url, static_url_path, static_folder):
     """The PDF of a page of the app (its HTML, with its stylesheets read from `static_folder`)."""
-    fetcher = StaticFilesOnly(root_url.rstrip("/") + static_url_path.rstrip("/") + "/", static_folder)
+    fetcher = StaticFilesOnly(root_url.rstrip("/") + static_url_path.rstrip("/") + "/",
+                              static_folder)
     return HTML(string=html, base_url=root_url, url_fetcher=fetcher).write_pdf()

@@ -16,17 +16,18 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
 
-from sqlalchemy import (Column, Date, Integer, MetaData, String, Table, and_, bindparam, func, literal, or_, select,
-                        text, true, tuple_, union_all)
+from sqlalchemy import (Column, Date, Integer, MetaData, String, Table, and_, bindparam, func,
+                        literal, or_, select, text, true, tuple_, union_all)
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from apoa.auth.permissions import ALL_OFFICES
 from apoa.extensions import db
 from apoa.reports.models import Report
-from apoa.reports.queries import local_midnight
+from apoa.periods import local_midnight
 from apoa.reports.states import State
-from apoa.summaries.models import (ASSIGNEE, BUCKETS, CATEGORY, CHANNEL, CLOSE_H, DAY, DURATION_EDGES_HOURS,
-                                   FLOW_MEASURES, KAB, SCREEN_H, WEEK, summary_due, summary_flow, summary_open)
+from apoa.summaries.models import (ASSIGNEE, BUCKETS, CATEGORY, CHANNEL, CLOSE_H, DAY,
+                                   DURATION_EDGES_HOURS, FLOW_MEASURES, KAB, SCREEN_H, WEEK,
+                                   summary_due, summary_flow, summary_open)
 
 ROLLUP, RAW = "rollup", "raw"
 # The facts view of migration 0007, kept out of the models' metadata (Alembic must not create it).
@@ -154,7 +155,8 @@ def spans(period):
     first_monday = period.start + timedelta(days=-period.start.weekday() % 7)
     last_monday = period.end - timedelta(days=period.end.weekday())
     if first_monday > last_monday:                      # within one week
-        return _part_of_week(period.start - timedelta(days=period.start.weekday()), period.start, period.end)
+        return _part_of_week(period.start - timedelta(days=period.start.weekday()),
+                             period.start, period.end)
     parts = []
     if period.start < first_monday:
         parts += _part_of_week(first_monday - timedelta(days=7), period.start, first_monday)
@@ -175,7 +177,7 @@ def _part_of_week(monday, first, end):
     return [(WEEK, monday, sunday_after, 1), *others]
 
 
-# --- statements, built once per shape ----------------------------------------------------------------
+# --- statements, built once per shape ------------------------------------------------------------
 # The summary's statements are large (45 sums, a UNION ALL branch per span) and building them costs
 # more than running them, so each shape is built once (lru_cache) with bound parameters for the
 # dates and the offices, and executed with the values of the day.
@@ -195,7 +197,8 @@ def _scope_params(scope):
 def _span_condition(table, source, i):
     if source == RAW:
         return and_(table.c.day >= bindparam(f"first_{i}"), table.c.day < bindparam(f"end_{i}"))
-    return and_(table.c.grain == bindparam(f"grain_{i}"), table.c.period_start >= bindparam(f"first_{i}"),
+    return and_(table.c.grain == bindparam(f"grain_{i}"),
+                table.c.period_start >= bindparam(f"first_{i}"),
                 table.c.period_start < bindparam(f"end_{i}"))
 
 
@@ -213,13 +216,16 @@ def _table(source):
 
 
 def _period_rows(source, signs, everywhere, names, dimension=None):
-    """The rows making up a period (those of negative spans with their measures negated), a subquery."""
+    """The rows making up a period (those of negative spans with their measures negated), a
+    subquery."""
     table = _table(source)
     parts = []
     for i, sign in enumerate(signs):
         measures = (table.c[name] if sign > 0 else (-table.c[name]).label(name) for name in names)
-        query = (select(table.c.dimension, table.c.office_id, table.c.member_id, table.c.member_code, *measures)
-                 .where(_span_condition(table, source, i), _in_scope(table.c.office_id, everywhere)))
+        query = (select(table.c.dimension, table.c.office_id, table.c.member_id,
+                        table.c.member_code, *measures)
+                 .where(_span_condition(table, source, i),
+                        _in_scope(table.c.office_id, everywhere)))
         parts.append(query.where(table.c.dimension == dimension) if dimension else query)
     return union_all(*parts).subquery()
 
@@ -229,7 +235,8 @@ def _by_member_or_office(rows, *measures):
     the same rows, per office."""
     return (select(rows.c.dimension, rows.c.office_id, rows.c.member_id, rows.c.member_code,
                    func.grouping(rows.c.office_id).label("by_member"), *measures)
-            .group_by(func.grouping_sets(tuple_(rows.c.dimension, rows.c.member_id, rows.c.member_code),
+            .group_by(func.grouping_sets(tuple_(rows.c.dimension, rows.c.member_id,
+                                                rows.c.member_code),
                                          tuple_(rows.c.dimension, rows.c.office_id))))
 
 
@@ -242,12 +249,13 @@ def _flow_statement(source, signs, everywhere, full):
 
 @lru_cache(maxsize=128)
 def _total_statement(source, signs, everywhere):
-    # Every report is counted once in each dimension: the 'channel' rows, the fewest, give the total.
+    # Every report is counted once in each dimension: the 'channel' rows, the fewest, give the
+    # total.
     rows = _period_rows(source, signs, everywhere, FLOW_MEASURES, dimension=CHANNEL)
     return select(*(func.coalesce(func.sum(rows.c[name]), 0) for name in FLOW_MEASURES))
 
 
-# --- flow: received, screened, closed over periods -------------------------------------------------
+# --- flow: received, screened, closed over periods -----------------------------------------------
 
 def flow(scope, period, source=ROLLUP, full=True):
     """The period's flow: {"members": {(dimension, member_id, member_code): Measures}, "offices":
@@ -258,8 +266,8 @@ def flow(scope, period, source=ROLLUP, full=True):
     params.update(_scope_params(scope))
     statement = _flow_statement(source, signs, scope.everywhere, full)
     members, offices = {}, {}
-    for dimension, office_id, member_id, member_code, by_member, *sums in db.session.execute(statement,
-                                                                                               params).all():
+    for dimension, office_id, member_id, member_code, by_member, *sums in db.session.execute(
+            statement, params).all():
         measures = Measures(sums) if full else Measures.of(received=sums[0])
         if by_member:
             members[(dimension, member_id, member_code)] = measures
@@ -270,7 +278,8 @@ def flow(scope, period, source=ROLLUP, full=True):
         for measures in offices.values():
             total.add(measures)
     else:
-        total = Measures(db.session.execute(_total_statement(source, signs, scope.everywhere), params).one())
+        total = Measures(db.session.execute(_total_statement(source, signs, scope.everywhere),
+                                            params).one())
     return {"members": members, "offices": offices, "total": total}
 
 
@@ -289,11 +298,14 @@ def _weekly_statements(source, everywhere):
     totals = (select(week.label("week"), func.sum(table.c.received), func.sum(table.c.closed))
               .where(where, table.c.dimension == CHANNEL).group_by(week))
     where = and_(where, table.c.dimension == KAB)
-    per_week = (select(table.c.member_id, week.label("week"), func.sum(table.c.received).label("received"))
+    per_week = (select(table.c.member_id, week.label("week"),
+                       func.sum(table.c.received).label("received"))
                 .where(where).group_by(table.c.member_id, week).subquery())
-    candidates = (select(per_week.c.member_id, func.array_agg(per_week.c.week), func.array_agg(per_week.c.received))
+    candidates = (select(per_week.c.member_id, func.array_agg(per_week.c.week),
+                         func.array_agg(per_week.c.received))
                   .group_by(per_week.c.member_id)
-                  .having(func.coalesce(func.sum(per_week.c.received).filter(per_week.c.week == bindparam("last")), 0)
+                  .having(func.coalesce(func.sum(per_week.c.received)
+                                        .filter(per_week.c.week == bindparam("last")), 0)
                           >= bindparam("min_count")))
     return totals, candidates
 
@@ -303,17 +315,17 @@ def weekly(scope, first_week, weeks, source=ROLLUP, min_count=1):
     counts of each kabupaten that received at least `min_count` reports in the last of these weeks:
     ({week: (received, closed)}, {kab_id: {week: received}})."""
     last = first_week + timedelta(days=7 * (weeks - 1))
-    params = {"first": first_week, "end": last + timedelta(days=7), "last": last, "min_count": min_count,
-              **_scope_params(scope)}
+    params = {"first": first_week, "end": last + timedelta(days=7), "last": last,
+              "min_count": min_count, **_scope_params(scope)}
     totals_statement, candidates_statement = _weekly_statements(source, scope.everywhere)
-    totals = {week: (received, closed) for week, received, closed in db.session.execute(totals_statement,
-                                                                                          params).all()}
+    totals = {week: (received, closed)
+              for week, received, closed in db.session.execute(totals_statement, params).all()}
     per_kab = {kab_id: {week: n for week, n in zip(weeks_, counts) if n}
                for kab_id, weeks_, counts in db.session.execute(candidates_statement, params).all()}
     return totals, per_kab
 
 
-# --- open now ---------------------------------------------------------------------------------------
+# --- open now ------------------------------------------------------------------------------------
 
 @dataclass
 class OpenCounts:
@@ -334,12 +346,13 @@ def open_now(scope, today, now, source=ROLLUP, assignee_states=False):
     on its due_at index): being overdue changes with the clock, which no trigger sees."""
     if source == RAW:
         return _open_raw(scope, now, assignee_states)
-    result = {"members": defaultdict(OpenCounts), "offices": defaultdict(OpenCounts), "total": OpenCounts()}
+    result = {"members": defaultdict(OpenCounts), "offices": defaultdict(OpenCounts),
+              "total": OpenCounts()}
     params = {"today": today, "now": now, "tomorrow": local_midnight(today + timedelta(days=1)),
               **_scope_params(scope)}
     open_statement, states_statement, not_due_statement = _open_statements(scope.everywhere)
-    for dimension, office_id, member_id, member_code, state, no_office, no_state, reports in db.session.execute(
-            open_statement, params).all():
+    for (dimension, office_id, member_id, member_code, state, no_office, no_state,
+         reports) in db.session.execute(open_statement, params).all():
         if not no_state:
             if dimension == KAB:
                 result["total"].by_state[state] = reports
@@ -367,14 +380,17 @@ def _open_statements(everywhere):
     """(open by member, office and state; the assignees' states; what is not due yet)."""
     t = summary_open
     in_scope = _in_scope(t.c.office_id, everywhere)
-    open_statement = (select(t.c.dimension, t.c.office_id, t.c.member_id, t.c.member_code, t.c.state,
-                             func.grouping(t.c.office_id), func.grouping(t.c.state), func.sum(t.c.reports))
+    open_statement = (select(t.c.dimension, t.c.office_id, t.c.member_id, t.c.member_code,
+                             t.c.state, func.grouping(t.c.office_id), func.grouping(t.c.state),
+                             func.sum(t.c.reports))
                       .where(in_scope)
-                      .group_by(func.grouping_sets(tuple_(t.c.dimension, t.c.member_id, t.c.member_code),
+                      .group_by(func.grouping_sets(tuple_(t.c.dimension, t.c.member_id,
+                                                          t.c.member_code),
                                                    tuple_(t.c.dimension, t.c.office_id),
                                                    tuple_(t.c.dimension, t.c.state))))
     states_statement = (select(t.c.member_id, t.c.state, func.sum(t.c.reports))
-                        .where(t.c.dimension == ASSIGNEE, in_scope).group_by(t.c.member_id, t.c.state))
+                        .where(t.c.dimension == ASSIGNEE, in_scope)
+                        .group_by(t.c.member_id, t.c.state))
     return open_statement, states_statement, _not_yet_due_statement(everywhere)
 
 
@@ -386,17 +402,21 @@ def _key(row):
 
 def _not_yet_due_statement(everywhere):
     t = summary_due
-    later_days = select(t.c.dimension, t.c.office_id, t.c.member_id, t.c.member_code, t.c.reports).where(
-        or_(t.c.due_day > bindparam("today"), t.c.due_day.is_(None)), _in_scope(t.c.office_id, everywhere))
+    later_days = (select(t.c.dimension, t.c.office_id, t.c.member_id, t.c.member_code,
+                         t.c.reports)
+                  .where(or_(t.c.due_day > bindparam("today"), t.c.due_day.is_(None)),
+                         _in_scope(t.c.office_id, everywhere)))
     # The reports due later today, read once (a CTE used by the four dimensions).
-    due_later = (select(Report.office_id, Report.kab_id, Report.category_id, Report.channel, Report.assignee_id)
+    due_later = (select(Report.office_id, Report.kab_id, Report.category_id, Report.channel,
+                        Report.assignee_id)
                  .where(Report.due_at >= bindparam("now"), Report.due_at < bindparam("tomorrow"),
                         Report.state != State.closed.value, _in_scope(Report.office_id, everywhere))
                  .cte("due_later"))
 
     def later_today(dimension, member_id, member_code):
-        return select(dimension.label("dimension"), due_later.c.office_id, member_id.label("member_id"),
-                      member_code.label("member_code"), literal(1).label("reports"))
+        return select(dimension.label("dimension"), due_later.c.office_id,
+                      member_id.label("member_id"), member_code.label("member_code"),
+                      literal(1).label("reports"))
     later = [later_today(literal(KAB), due_later.c.kab_id, literal(None, String)),
              later_today(literal(CATEGORY), due_later.c.category_id, literal(None, String)),
              later_today(literal(CHANNEL), literal(None, Integer), due_later.c.channel),
@@ -423,9 +443,11 @@ def _open_raw(scope, now, assignee_states):
                       (Report.due_at < now).cast(Integer).label("late")).where(
             Report.state != State.closed.value, scope.where(Report.office_id))
     rows = union_all(*_dimension_selects(query_for)).subquery()
-    query = _by_member_or_office(rows, rows.c.state, func.count().label("reports"),
-                                 func.coalesce(func.sum(rows.c.late), 0).label("overdue")).group_by(rows.c.state)
-    result = {"members": defaultdict(OpenCounts), "offices": defaultdict(OpenCounts), "total": OpenCounts()}
+    query = _by_member_or_office(
+        rows, rows.c.state, func.count().label("reports"),
+        func.coalesce(func.sum(rows.c.late), 0).label("overdue")).group_by(rows.c.state)
+    result = {"members": defaultdict(OpenCounts), "offices": defaultdict(OpenCounts),
+              "total": OpenCounts()}
     for row in db.session.execute(query).all():
         kind, key = _key(row)
         if kind == "offices" and row.dimension != KAB:
@@ -434,7 +456,8 @@ def _open_raw(scope, now, assignee_states):
         counts.total += row.reports
         counts.overdue += row.overdue
         if kind == "members" and row.dimension == KAB:
-            result["total"].by_state[row.state] = result["total"].by_state.get(row.state, 0) + row.reports
+            result["total"].by_state[row.state] = (result["total"].by_state.get(row.state, 0)
+                                                   + row.reports)
             result["total"].overdue += row.overdue
         if assignee_states and kind == "members" and row.dimension == ASSIGNEE:
             counts.by_state[row.state] = row.reports

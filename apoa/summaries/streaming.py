@@ -79,10 +79,12 @@ def copy_csv(query):
     prepare_session()
     connection = db.session.connection()
     raw = connection.connection.dbapi_connection
-    compiled = query.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    compiled = query.compile(dialect=connection.dialect,
+                             compile_kwargs={"render_postcompile": True})
     cursor = raw.cursor()
     # psycopg2 quotes every parameter into the statement (COPY takes no bind parameters).
-    statement = cursor.mogrify(f"COPY ({compiled.string}) TO STDOUT WITH (FORMAT csv)", compiled.params)
+    statement = cursor.mogrify(f"COPY ({compiled.string}) TO STDOUT WITH (FORMAT csv)",
+                               compiled.params)
     pipe = _Pipe()
     worker = threading.Thread(target=_run_copy, args=(cursor, statement, pipe), daemon=True,
                               name="apoa-export-copy")

@@ -14,7 +14,8 @@ from apoa.auth.guards import guard_staff_pages
 from apoa.auth.permissions import Permission, can
 from apoa.errors import NotFound, UserValueError
 from apoa.summaries import anomalies, charts, figures
-from apoa.summaries.periods import DEFAULT_PRESET, Preset, local_today, parse_period, preset_period
+from apoa.periods import (DEFAULT_PRESET, SUMMARY_PRESETS, local_today, parse_period,
+                          preset_period)
 
 bp = Blueprint("summaries", __name__)
 
@@ -36,7 +37,7 @@ def dashboard():
         period, office_id = preset_period(DEFAULT_PRESET, local_today()), None
     summary = figures.summary(user, period, office_id)
     return render_template(
-        "summaries/dashboard.html", summary=summary, error=error, presets=list(Preset),
+        "summaries/dashboard.html", summary=summary, error=error, presets=SUMMARY_PRESETS,
         chosen_preset=request.args.get("period") or "", chosen_office=office_id,
         offices=figures.offices_to_choose(user), args=request.args, method=anomalies,
         **charts.summary_charts(summary),
