@@ -42,7 +42,8 @@ def upgrade():
     sa.Column('hash', sa.CHAR(length=64), nullable=False),
     sa.CheckConstraint("hash ~ '^[0-9a-f]{64}$'", name=op.f('ck_audit_log_hash_hex')),
     sa.CheckConstraint("prev_hash ~ '^[0-9a-f]{64}$'", name=op.f('ck_audit_log_prev_hash_hex')),
-    sa.ForeignKeyConstraint(['actor_id'], ['user_account.id'], name=op.f('fk_audit_log_actor_id_user_account'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['actor_id'], ['user_account.id'], name=op.f('fk_audit_log_actor_id_user_account'),
+                            ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('seq', name=op.f('pk_audit_log')),
     sa.UniqueConstraint('hash', name=op.f('uq_audit_log_hash')),
     sa.UniqueConstraint('prev_hash', name=op.f('uq_audit_log_prev_hash'))

@@ -37,9 +37,9 @@ Tables:
   of them (the readers take the 'kab' rows, or the 'channel' rows, the fewest). A period is read
   as its whole weeks from the 'w' rows and each ragged end of up to 3 days from its 'd' rows
   (of 4 to 6 days: the whole week less the 'd' rows of its other days), so 90 days read 13 weeks
-  and at most 6 days of rows. Measures: received, screened, screened_on_time, closed, closed_on_time, closed per outcome,
-  and the durations as histograms (screen_h0..13, close_h0..13 over DURATION_EDGES_HOURS) from
-  which medians are estimated by interpolation within the bucket.
+  and at most 6 days of rows. Measures: received, screened, screened_on_time, closed,
+  closed_on_time, closed per outcome, and the durations as histograms (screen_h0..13, close_h0..13
+  over DURATION_EDGES_HOURS) from which medians are estimated by interpolation within the bucket.
 - summary_open: open reports now by (dimension, office, member, state), dimensions 'kab',
   'category', 'channel' and 'assignee' (member_id = assignee_id, for assigned reports only);
 - summary_due: the same open reports by (dimension, office, member, due_day). Being overdue changes
@@ -127,7 +127,8 @@ def create_tables():
             member_code varchar(20),
             state varchar(20) NOT NULL,
             reports integer NOT NULL,
-            CONSTRAINT uq_summary_open_key UNIQUE NULLS NOT DISTINCT (dimension, office_id, member_id, member_code, state)
+            CONSTRAINT uq_summary_open_key UNIQUE NULLS NOT DISTINCT
+                (dimension, office_id, member_id, member_code, state)
         )
     """)
     op.execute("""
@@ -138,7 +139,8 @@ def create_tables():
             member_code varchar(20),
             due_day date,
             reports integer NOT NULL,
-            CONSTRAINT uq_summary_due_key UNIQUE NULLS NOT DISTINCT (dimension, office_id, member_id, member_code, due_day)
+            CONSTRAINT uq_summary_due_key UNIQUE NULLS NOT DISTINCT
+                (dimension, office_id, member_id, member_code, due_day)
         )
     """)
     # Only the rows due from today on are ever read (what is not overdue yet): a few days' worth.
