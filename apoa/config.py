@@ -39,6 +39,7 @@ SETTINGS = (
     Setting("APOA_DEFAULT_LOCALE", "id"),
     Setting("APOA_TILE_URL", ""),
     Setting("APOA_TILE_ATTRIBUTION", ""),
+    Setting("APOA_STREET_TILES", ""),
     Setting("APOA_MAX_UPLOAD_MB", "20"),
     Setting("APOA_CONTACT_KEYS", None, required_in_production=True),
     Setting("APOA_REPORT_MAX_AGE_DAYS", "90"),
@@ -125,6 +126,7 @@ def _flask_config(values, env):
         "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "apoa" / "translations"),
         "TILE_URL": values["APOA_TILE_URL"],
         "TILE_ATTRIBUTION": values["APOA_TILE_ATTRIBUTION"],
+        "STREET_TILES": values["APOA_STREET_TILES"],
         "MAX_CONTENT_LENGTH": (_whole_number("APOA_MAX_UPLOAD_MB", values["APOA_MAX_UPLOAD_MB"], 1)
                                * 1024 * 1024),
         "CONTACT_KEYS": _contact_keys(values),
@@ -259,3 +261,7 @@ def _check_values(config):
         raise ConfigError(f"APOA_DEFAULT_LOCALE must be one of {', '.join(LOCALES)}")
     if config["TILE_URL"] and "{z}" not in config["TILE_URL"]:
         raise ConfigError("APOA_TILE_URL must be a tile template containing {z}, {x} and {y}")
+    if config["STREET_TILES"] and not Path(config["STREET_TILES"]).is_file():
+        # Its content is checked when the tiles blueprint is registered (apoa/maps/tiles.py).
+        raise ConfigError("APOA_STREET_TILES must name an MBTiles file that exists, not "
+                          f"{config['STREET_TILES']!r}")

@@ -8,6 +8,7 @@ import logging
 from flask import Blueprint, abort, send_from_directory
 
 from apoa.config import PROJECT_ROOT
+from apoa.core.caching import ONE_WEEK
 
 bp = Blueprint("assets", __name__, url_prefix="/assets")
 log = logging.getLogger("apoa.maps")
@@ -18,8 +19,8 @@ PACKAGES = {
     "leaflet": NODE_MODULES / "leaflet" / "dist",
     "leaflet.markercluster": NODE_MODULES / "leaflet.markercluster" / "dist",
     "leaflet.heat": NODE_MODULES / "leaflet.heat" / "dist",
+    "leaflet.vectorgrid": NODE_MODULES / "leaflet.vectorgrid" / "dist",
 }
-ONE_YEAR = 365 * 24 * 3600
 
 
 @bp.get("/vendor/<package>/<path:filename>")
@@ -30,5 +31,7 @@ def vendor(package, filename):
     if not folder.is_dir():
         log.error("front-end package %s is not installed: run `make run` (npm ci)", package)
         abort(404)
-    # Versions are pinned in package-lock.json, so a file's content changes only with an upgrade.
-    return send_from_directory(folder, filename, max_age=ONE_YEAR)
+    # Versions are pinned in package-lock.json, so a file's content changes only with an upgrade;
+    # the URL names no version, so a week (then a revalidation by ETag) lets an upgrade arrive.
+    # send_file marks the answer public: no session cookie, no `Vary: Cookie` (core/caching.py).
+    return send_from_directory(folder, filename, max_age=ONE_WEEK)

@@ -40,6 +40,9 @@ class Region(db.Model):
                         name="parent_unless_provinsi"),
         Index("ix_region_geom", "geom", postgresql_using="gist"),
         Index("ix_region_level_parent", "level", "parent_kode"),
+        # Place search by name despite typos (apoa/maps/places.py; migration 0012 adds pg_trgm).
+        Index("ix_region_nama_trgm", "nama", postgresql_using="gin",
+              postgresql_ops={"nama": "gin_trgm_ops"}),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -97,7 +97,7 @@ def test_resident_reports_from_a_phone_and_checks_the_status(phone, live, tmp_pa
     assert map_div.is_visible()
     assert page.locator("#map .leaflet-marker-icon").count() == 0
     assert page.input_value("#latitude") == "" and page.input_value("#longitude") == ""
-    page.wait_for_selector("#map .leaflet-overlay-pane path", state="attached")  # base map drawn
+    page.wait_for_selector("#map .apoa-regions path", state="attached")  # base map drawn (region tiles)
 
     # A tap on Java drops the pin and fills latitude and longitude.
     box = map_div.bounding_box()

@@ -14,13 +14,15 @@
   if (!isFinite(lat) || !isFinite(lon)) { return; }
   mapDiv.hidden = false;
 
+  // The shared base map (region outlines and names, the streets extract, a metric scale) comes
+  // with map-common.js (templates/maps/_base_map.html lists it; loaded from beside this script if not).
+  var mapCommonUrl = document.currentScript.src.replace(/report-detail\.js(\?.*)?$/, "map-common.js");
   var here = L.latLng(lat, lon);
   var map = L.map(mapDiv, { zoomControl: true, scrollWheelZoom: false }).setView(here, 14);
   if (data.tiles) {
     L.tileLayer(data.tiles, { attribution: data.attribution, maxZoom: 19 }).addTo(map);
-  } else {
-    loadBaseMap(map, data.basemap);
   }
+  withBaseMap(map);
 
   var radius = parseFloat(data.radius);
   if (isFinite(radius) && radius > 0) {
@@ -63,15 +65,14 @@
     return anchor;
   }
 
-  function loadBaseMap(map, url) {
-    if (!url) { return; }
-    fetch(url, { credentials: "same-origin" }).then(function (response) {
-      return response.ok ? response.json() : null;
-    }).then(function (outline) {
-      if (outline) {
-        L.geoJSON(outline, { style: { color: "#0b4f8a", weight: 1, fillColor: "#e8f0f8", fillOpacity: 1 },
-                             interactive: false }).addTo(map).bringToBack();
-      }
-    }).catch(function () { /* the point and the nearby reports still show without outlines */ });
+  function withBaseMap(map) {
+    if (window.ApoaMaps && window.ApoaMaps.common) {
+      window.ApoaMaps.common.baseMap(map);
+      return;
+    }
+    var script = document.createElement("script");
+    script.src = mapCommonUrl;
+    script.onload = function () { window.ApoaMaps.common.baseMap(map); };
+    document.head.appendChild(script);
   }
 })();
