@@ -3,7 +3,8 @@
 A photo is written to disk before its `attachment` row is inserted (apoa/reports/services.py):
 a request that fails after writing it rolls the row back and leaves the file behind, holding a
 resident's picture that nothing links to. `delete_orphan_photos` removes such files once no
-transaction that could still insert their row can be running.
+transaction that could still insert their row can be running. The same job deletes the photos kept
+for forms that came back with an error and were never sent again (apoa/reports/pending.py).
 """
 import logging
 import os
@@ -15,6 +16,7 @@ from flask import current_app
 from sqlalchemy import select, text
 
 from apoa.extensions import db
+from apoa.reports import pending
 from apoa.reports.models import Attachment
 
 log = logging.getLogger("apoa.jobs")
@@ -33,7 +35,8 @@ OLDEST_TRANSACTION = text(
 
 def delete_orphan_photos(now=None):
     """Job: delete photo files under UPLOAD_DIR that no attachment row names and that were last
-    written before `cutoff(now)`. Returns the number of files deleted."""
+    written before `cutoff(now)`, and the kept photos of abandoned forms. Returns the number of
+    files deleted."""
     directory = Path(current_app.config["UPLOAD_DIR"])
     if not directory.is_dir():
         return 0
@@ -41,7 +44,7 @@ def delete_orphan_photos(now=None):
     deleted = sum(_clean(folder, before) for folder in sorted(directory.iterdir())
                   if FOLDER.fullmatch(folder.name) and folder.is_dir() and not folder.is_symlink())
     log.info("orphan photos deleted: %d", deleted)
-    return deleted
+    return deleted + pending.delete_abandoned(now)
 
 
 def cutoff(now):

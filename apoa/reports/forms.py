@@ -1,7 +1,8 @@
 """The public report form, the status lookup and the follow-up form.
 
 Forms turn input into clean values once: a validated point, an aware datetime, sanitised photos;
-services receive only those.
+services receive only those. Photos chosen once stay with the form across its errors (KeepsPhotos,
+apoa/reports/pending.py).
 """
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -9,14 +10,17 @@ from functools import lru_cache
 from babel import Locale
 from flask import current_app
 from flask_babel import get_locale, lazy_gettext as _l
+from markupsafe import Markup
 from werkzeug.datastructures import FileStorage
-from wtforms import (BooleanField, DateTimeLocalField, EmailField, FileField, HiddenField,
+from wtforms import (BooleanField, DateTimeLocalField, EmailField, Field, FileField, HiddenField,
                      IntegerField, MultipleFileField, RadioField, SelectChoice, SelectField,
                      StringField, TextAreaField)
 from wtforms.validators import (DataRequired, Email, InputRequired, Length, NumberRange, Optional,
                                 ValidationError)
+from wtforms.widgets import html_params
 
-from apoa.forms import BaseForm
+from apoa.forms import BaseForm, without_controls
+from apoa.reports import pending
 from apoa.reports.photos import PhotoError, sanitize_image
 from apoa.reports.states import PlaceKind
 
@@ -45,6 +49,75 @@ def _countries(locale):
                         key=lambda pair: pair[1]))
 
 
+def country_name(code):
+    """The name of the country `code` in the interface language ("" for none)."""
+    return dict(_countries(str(get_locale()))).get(code, code or "")
+
+
+def country_code(typed):
+    """The country a resident typed or picked: its name in Indonesian or English, or its ISO
+    code, in any case; None when it names no country we list."""
+    return _country_index(str(get_locale())).get(_folded(typed))
+
+
+def _folded(text):
+    return " ".join((text or "").split()).casefold()
+
+
+@lru_cache(maxsize=8)
+def _country_index(locale):
+    index = {}
+    for language in ("en", "id", locale):
+        index.update((_folded(name), code) for code, name in _countries(language))
+    index.update((code.casefold(), code) for code, _name in _countries("en"))
+    return index
+
+
+class CountryInput:
+    """A text field with the country names to pick from as one types (<datalist>): a searchable
+    picker that needs no script, and a phone shows it as suggestions above its keyboard."""
+
+    def __call__(self, field, **kwargs):
+        list_id = f"{field.id}-countries"
+        kwargs.setdefault("id", field.id)
+        kwargs.setdefault("autocomplete", "off")
+        attributes = html_params(name=field.name, type="text", list=list_id,
+                                 value=field._value(), **kwargs)
+        options = Markup("").join(Markup('<option value="{}">').format(name)
+                                  for _code, name in _countries(str(get_locale())))
+        return Markup('<input {}><datalist id="{}">{}</datalist>').format(
+            Markup(attributes), list_id, options)
+
+
+class CountryField(StringField):
+    """A country typed or picked by name; `data` is its ISO code, or None when left empty. What
+    was typed is shown again as typed, so a misspelt name stays beside its message."""
+
+    widget = CountryInput()
+    typed = ""
+
+    def process_formdata(self, valuelist):
+        typed = without_controls(valuelist[0] if valuelist else "")
+        self.typed = " ".join(typed.split())[:100]
+        self.data = country_code(self.typed)
+
+    def _value(self):
+        return self.typed or country_name(self.data)
+
+    def pre_validate(self, form):
+        if self.typed and self.data is None:
+            raise ValidationError(_l("Choose a country from the list, or leave the field empty."))
+
+
+def optional_id(value):
+    """Coerce a select's value: "" (nothing chosen yet) is None; never raises, so a bad value is
+    "not a valid choice"."""
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return -1
+
+
 def is_upload(value):
     """Whether a file field's value is a file that was chosen (a form sent by hand may give text,
     and a browser gives an empty file when none was chosen)."""
@@ -60,8 +133,62 @@ def parse_coordinate(raw, low, high):
     return value if low <= value <= high else None
 
 
-class ReportForm(BaseForm):
-    category = SelectField(_l("What is the report about?"), coerce=int,
+class KeptPhotosField(Field):
+    """The photos a form already holds from an earlier try, each named by its digest
+    (apoa/reports/pending.py) in a ticked "keep" box; untick one to drop it. `photos` holds them
+    as KeptPhotos once the form validated. Drawn by the `kept_photos` macro of
+    templates/macros/forms.html."""
+
+    photos = ()
+
+    def process_data(self, value):
+        self.data = []
+
+    def process_formdata(self, valuelist):
+        self.data = [value for value in valuelist if pending.PHOTO_ID.fullmatch(value or "")]
+
+
+def sanitise_uploads(uploads):
+    """The uploads as sanitised photos, and the messages of those refused."""
+    images, problems = [], []
+    for upload in uploads:
+        try:
+            images.append(sanitize_image(upload.read(), max_bytes=MAX_PHOTO_BYTES))
+        except PhotoError as error:
+            problems.append(error.message)
+    return images, problems
+
+
+class KeepsPhotos:
+    """For forms with a `photos` upload field and a `kept_photos` field: the photos of every try
+    are kept for this browser session under the form's key (`form_key()`), so an error anywhere
+    in the form never makes anyone choose them again. `clean_photos` is what the form holds."""
+
+    def form_key(self):
+        raise NotImplementedError
+
+    def validate_photos(self, field):
+        kept, expired = pending.load(self.form_key(), self.kept_photos.data)
+        uploads = [f for f in field.data or [] if is_upload(f)]
+        if len(uploads) > MAX_PHOTOS:
+            new, problems = [], []  # refused unread: decoding them would cost for nothing
+        else:
+            new, problems = sanitise_uploads(uploads)
+        photos = list({p.sha256: p for p in kept + new}.values())
+        self.clean_photos = photos[:MAX_PHOTOS]
+        self.kept_photos.photos = pending.keep(self.form_key(), self.clean_photos)
+        if len(uploads) > MAX_PHOTOS or len(photos) > MAX_PHOTOS:
+            raise ValidationError(_l("Attach at most %(n)d photos.", n=MAX_PHOTOS))
+        if problems:
+            raise ValidationError(problems[0])
+        if expired:
+            raise ValidationError(_l("Photos you attached earlier are no longer kept. "
+                                     "Please choose them again."))
+
+
+class ReportForm(KeepsPhotos, BaseForm):
+    # Nothing is chosen in advance: a resident must say what the report is about.
+    category = SelectField(_l("What is the report about?"), coerce=optional_id,
                            validators=[InputRequired(_l("Choose what the report is about."))])
     description = TextAreaField(
         _l("What did you see?"),
@@ -73,7 +200,7 @@ class ReportForm(BaseForm):
         validators=[InputRequired(_l("Enter the number of people.")),
                     NumberRange(min=1, max=1000,
                                 message=_l("Enter a number from %(min)s to %(max)s."))])
-    nationality = SelectField(_l("Nationality, if known"), default="", validate_choice=True)
+    nationality = CountryField(_l("Nationality, if known"))
     place_kind = SelectField(_l("Kind of place"),
                              choices=[SelectChoice(p.value, p.title) for p in PlaceKind],
                              default=PlaceKind.residence.value)
@@ -88,6 +215,7 @@ class ReportForm(BaseForm):
     accuracy_m = HiddenField()
     address = StringField(_l("Address or landmark"), validators=[Optional(), Length(max=500)])
     photos = MultipleFileField(_l("Photos (up to 3)"))
+    kept_photos = KeptPhotosField(_l("Already attached"))
     reporter = RadioField(_l("Your contact details"), default="anonymous",
                           choices=[SelectChoice("anonymous", _l("Report anonymously")),
                                    SelectChoice("contact",
@@ -108,8 +236,8 @@ class ReportForm(BaseForm):
 
     def __init__(self, categories, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.category.choices = [SelectChoice(c.id, c.name_for(get_locale())) for c in categories]
-        self.nationality.choices = country_choices()
+        self.category.choices = [SelectChoice("", _l("Choose…"))] + [
+            SelectChoice(c.id, c.name_for(get_locale())) for c in categories]
         self.point = None
         self.clean_photos = []
 
@@ -157,15 +285,8 @@ class ReportForm(BaseForm):
             return None
         return round(value, 1) if 0 <= value < 100_000 else None
 
-    def validate_photos(self, field):
-        uploads = [f for f in field.data or [] if is_upload(f)]
-        if len(uploads) > MAX_PHOTOS:
-            raise ValidationError(_l("Attach at most %(n)d photos.", n=MAX_PHOTOS))
-        try:
-            self.clean_photos = [sanitize_image(upload.read(), max_bytes=MAX_PHOTO_BYTES)
-                                 for upload in uploads]
-        except PhotoError as error:
-            raise ValidationError(error.message) from None
+    def form_key(self):
+        return self.submission_key.data
 
     def validate_reporter(self, field):
         if field.data == "contact" and not (self.contact_phone.data or self.contact_email.data):

@@ -8,19 +8,20 @@ message next to the field.
 Several action forms share one page, so each is built with its action's name as prefix: their
 fields ("dismiss-reason", "reopen-reason") never clash.
 """
+import uuid
 from datetime import datetime, timezone
 
 from flask_babel import get_locale, lazy_gettext as _l, to_utc
-from wtforms import (BooleanField, DateField, DateTimeLocalField, IntegerField, MultipleFileField,
-                     RadioField, SelectChoice, SelectField, SelectMultipleField, StringField,
-                     TextAreaField)
+from wtforms import (BooleanField, DateField, DateTimeLocalField, HiddenField, IntegerField,
+                     MultipleFileField, RadioField, SelectChoice, SelectField, SelectMultipleField,
+                     StringField, TextAreaField)
 from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional,
                                 ValidationError)
 
 from apoa.forms import BaseForm
 from apoa.reports import queries
 from apoa.reports.contact import MIN_REASON_LENGTH
-from apoa.reports.forms import ReportForm, country_choices
+from apoa.reports.forms import KeepsPhotos, KeptPhotosField, country_choices
 from apoa.reports.states import ActionTaken, State
 from apoa.reports.tracking import display
 from apoa.reports.workflow import FINDING_OUTCOMES, MIN_TEXT, Action, Finding
@@ -67,6 +68,8 @@ class QueueFilterForm(BaseForm):
     received_to = DateField(_l("Received until"), validators=[Optional()])
     overdue = BooleanField(_l("Overdue only"))
     mine = BooleanField(_l("Assigned to me"))
+    # The queue only (queries.queue_page): closed reports are hidden unless asked for.
+    closed = BooleanField(_l("Include closed reports"))
     # Not validated: an unknown key quietly becomes the default sort (see queries.sort_key).
     sort = SelectField(_l("Sort"), choices=sort_choices, validate_choice=False,
                        default=queries.DEFAULT_SORT)
@@ -260,9 +263,14 @@ def action_taken_choices():
     return [SelectChoice("", _l("None"))] + [SelectChoice(a.value, a.title) for a in ActionTaken]
 
 
-class FindingForm(ActionForm):
+def new_upload_key():
+    return str(uuid.uuid4())
+
+
+class FindingForm(KeepsPhotos, ActionForm):
     """The field-finding form: outcome, people found, nationalities, documents checked, action
-    taken, notes and photos."""
+    taken, notes and photos. Photos chosen once stay with the form across its errors, under its
+    upload key (a new one each time the form is shown afresh)."""
 
     action = Action.record_finding
     outcome = SelectField(_l("Outcome"), choices=outcome_choices,
@@ -277,7 +285,9 @@ class FindingForm(ActionForm):
         NumberRange(min=0, max=1000, message=_l("Enter a number from %(min)s to %(max)s."))])
     notes = TextAreaField(_l("What was found"),
                           validators=[DataRequired(_l("Describe what was found.")), TEXT_LENGTH])
+    kept_photos = KeptPhotosField(_l("Already attached"))
     photos = MultipleFileField(_l("Photos (up to 3)"))
+    upload_key = HiddenField(default=new_upload_key)
 
     def prepare(self, candidates):
         self.nationalities.choices = country_choices()[1:]  # without "Unknown"
@@ -289,8 +299,8 @@ class FindingForm(ActionForm):
         if self.outcome.data != "violation_found" and field.data:
             raise ValidationError(_l("Record the action taken exactly when a violation was found."))
 
-    # The residents' form's check, reused as is: at most MAX_PHOTOS, each through sanitize_image.
-    validate_photos = ReportForm.validate_photos
+    def form_key(self):
+        return self.upload_key.data
 
     def params(self):
         finding = Finding(outcome=self.outcome.data, action_taken=self.action_taken.data or None,

@@ -281,3 +281,23 @@ def open_stored(directory: Path, relative: str) -> Path:
     if candidate == base or not candidate.is_relative_to(base):
         raise ValueError("stored photo path escapes the upload directory")
     return candidate
+
+
+THUMBNAIL_SIDE = 160
+THUMBNAIL_QUALITY = 70
+
+
+def thumbnail_jpeg(data: bytes, side: int = THUMBNAIL_SIDE) -> bytes:
+    """A small JPEG preview of a photo this module produced (a sanitised JPEG), for showing which
+    photos a form already holds. The decoder scales down while decoding (draft), so it is cheap."""
+    with Image.open(io.BytesIO(data), formats=("JPEG",)) as image:
+        image.draft("RGB", (side, side))
+        image.thumbnail((side, side))
+        preview = copy_pixels_into_fresh_rgb(image)
+    return encode_jpeg_at(preview, THUMBNAIL_QUALITY)
+
+
+def encode_jpeg_at(image, quality):
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()

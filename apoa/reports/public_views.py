@@ -1,4 +1,9 @@
-"""What residents use: the report form, the receipt, the status page and their own reports."""
+"""What residents use: the report form, the receipt, the status page and their own reports.
+
+Rate limits are budgets of apoa/reports/abuse.py, checked here because only the view knows what
+happened: a report accepted, a tracking code that found nothing. A form that fails validation and
+a code that finds its report cost nothing.
+"""
 import io
 import logging
 import uuid
@@ -11,12 +16,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from apoa.extensions import limiter
 from apoa.reports import tracking
-from apoa.reports.abuse import (device_key, filled_too_fast, give_device_cookie, new_form_stamp,
-                                rate_limit_store_available)
+from apoa.reports.abuse import (CODE_MISS_BUDGETS, CODE_MISSES_PER_REQUESTER, FOLLOW_UP_BUDGETS,
+                                REPORT_BUDGETS, REPORTS_PER_REQUESTER, filled_too_fast,
+                                give_device_cookie, new_form_stamp, rate_limit_store_available,
+                                refuse_or_spend, refuse_when_exhausted, spend)
 from apoa.reports.contact import Contact
 from apoa.reports.forms import FollowUpForm, ReportForm, StatusLookupForm
+from apoa.reports.pending import discard_once_sent
 from apoa.reports.queries import active_categories
 from apoa.reports.services import (NewReport, OutsideIndonesia, add_follow_up, find_by_code,
                                    find_by_submission_key, public_status, reports_of, submit_report)
@@ -24,19 +31,9 @@ from apoa.reports.services import (NewReport, OutsideIndonesia, add_follow_up, f
 bp = Blueprint("public", __name__)
 log = logging.getLogger("apoa.reports")
 
-SUBMIT_LIMIT = "10 per hour;30 per day"
-STATUS_MISS_LIMIT = "20 per hour"
-FOLLOW_UP_LIMIT = "10 per hour"
-
-
-def _is_miss(response):
-    return response.status_code == 404
-
-
-# Misses on every address that takes a tracking code (status, follow-up, receipt) share one
-# budget: three addresses must not give three times the guesses.
-limit_code_misses = limiter.shared_limit(STATUS_MISS_LIMIT, scope="tracking-code-misses",
-                                         deduct_when=_is_miss)
+# What one device or account may do (each address has a higher ceiling: see abuse.py).
+SUBMIT_LIMIT = REPORTS_PER_REQUESTER.limits
+STATUS_MISS_LIMIT = CODE_MISSES_PER_REQUESTER.limits
 
 
 def signed_in_user():
@@ -55,14 +52,13 @@ def render_form(form, status=200):
 
 
 @bp.post("/lapor")
-@limiter.limit(SUBMIT_LIMIT)
-@limiter.limit(SUBMIT_LIMIT, key_func=device_key)
 def submit():
     if not rate_limit_store_available():
         abort(503)  # fails closed: without its limits the form would be open to floods
     earlier = find_by_submission_key(request.form.get("submission_key"))
-    if earlier is not None:
+    if earlier is not None:  # a retry of a report already accepted: its receipt again, for free
         return redirect(url_for(".receipt", code=earlier.tracking_code), 303)
+    refuse_when_exhausted(REPORT_BUDGETS, fail_closed=True)  # before any photo is decoded
     form = ReportForm(active_categories())
     if form.website.data:
         log.warning("report form refused: honeypot filled")
@@ -70,7 +66,8 @@ def submit():
     if not form.validate():
         return render_form(form, 400)
     if filled_too_fast(form.started_at.data):
-        flash(_("That was very quick. Please check your report and send it again."), "error")
+        form.form_errors.append(_("That was very quick. Please check your report and send it "
+                                  "again."))
         form.started_at.data = new_form_stamp()
         return render_form(form, 400)
     try:
@@ -78,6 +75,8 @@ def submit():
     except OutsideIndonesia as error:
         form.latitude.errors.append(error.message)
         return render_form(form, 400)
+    spend(REPORT_BUDGETS)
+    discard_once_sent(form.submission_key.data)
     return redirect(url_for(".receipt", code=report.tracking_code), 303)
 
 
@@ -104,9 +103,11 @@ def _valid_key(raw):
 
 
 @bp.get("/lapor/tanda-terima/<code>")
-@limit_code_misses
 def receipt(code):
-    report = find_by_code(code) or abort(404)
+    report = find_by_code(code)
+    if report is None:
+        count_code_miss()
+        abort(404)
     status_url = url_for(".status", code=report.tracking_code, _external=True)
     return render_template("reports/receipt.html", report=report,
                            code=tracking.display(report.tracking_code),
@@ -120,27 +121,45 @@ def qr_svg(data):
     return Markup(buffer.getvalue().decode())
 
 
+def count_code_miss():
+    """A tracking code that found nothing: counted, and 429 once this requester's (or this
+    address's) misses are used up. A code that finds its report is never counted nor refused."""
+    refuse_or_spend(CODE_MISS_BUDGETS)
+
+
 @bp.route("/status", methods=["GET", "POST"])
 def status_lookup():
     form = StatusLookupForm()
     if form.validate_on_submit():
         code = tracking.normalise(form.code.data) or "".join(form.code.data.split()).upper()[:40]
         return redirect(url_for(".status", code=code), 303)
-    return render_template("reports/status_lookup.html", form=form), 400 if form.errors else 200
+    page = render_template("reports/status_lookup.html", form=form)
+    return give_device_cookie(make_response(page, 400 if form.errors else 200))
 
 
 @bp.get("/status/<code>")
-@limit_code_misses
 def status(code):
     report = find_by_code(code)
     if report is None:
-        return unknown_code()
-    return render_status(report, FollowUpForm())
+        return unknown_code(code)
+    return give_device_cookie(make_response(render_status(report, FollowUpForm())))
 
 
-def unknown_code():
-    # Malformed, mistyped and unknown codes all get this same answer.
-    return render_template("reports/status_lookup.html", form=StatusLookupForm(), unknown=True), 404
+def unknown_code(typed):
+    """Malformed, mistyped and unknown codes all get this same answer, with the code as it was
+    typed back in the field beside the message, to be corrected there. (No device cookie is given
+    here: a run of misses keeps the key it started with.)"""
+    count_code_miss()
+    form = StatusLookupForm(formdata=None, code=typed_code(typed))
+    form.code.errors = [_("We could not find a report with this code. Check the code and try "
+                          "again.")]
+    return render_template("reports/status_lookup.html", form=form, unknown=True), 404
+
+
+def typed_code(raw):
+    """The code shown back: in its usual groups when it is a well-formed code, else as typed."""
+    code = tracking.normalise(raw)
+    return tracking.display(code) if code else (raw or "")[:40]
 
 
 def render_status(report, follow_up_form, status_code=200):
@@ -149,16 +168,16 @@ def render_status(report, follow_up_form, status_code=200):
 
 
 @bp.post("/status/<code>/tambahan")
-@limiter.limit(FOLLOW_UP_LIMIT)
-@limit_code_misses
 def follow_up(code):
     report = find_by_code(code)
     if report is None:
-        return unknown_code()
+        return unknown_code(code)
+    refuse_when_exhausted(FOLLOW_UP_BUDGETS)
     form = FollowUpForm()
     if not form.validate():
         return render_status(report, form, 400)
     add_follow_up(report, form.note.data, form.clean_photos, reporter=signed_in_user())
+    spend(FOLLOW_UP_BUDGETS)
     flash(_("Thank you. Your additional information has been added to the report."), "success")
     return redirect(url_for(".status", code=report.tracking_code), 303)
 

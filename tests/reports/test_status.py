@@ -56,9 +56,10 @@ def test_unknown_mistyped_and_malformed_codes_get_the_same_answer(client, make):
     mistyped = code[:-1] + ("0" if code[-1] != "0" else "1")
     answers = [client.get(f"/status/{c}") for c in (new_code(), mistyped, "HELLO", "x" * 40)]
     assert {a.status_code for a in answers} == {404}
-    # The language switch returns to the address asked for and its CSRF token carries a timestamp;
-    # everything else is identical.
-    bodies = {re.sub(r'name="(next|csrf_token)" value="[^"]*"', "", a.text) for a in answers}
+    # The language switch returns to the address asked for, its CSRF token carries a timestamp, and
+    # the code field shows back what was typed; everything else is identical.
+    bodies = {re.sub(r'(<input[^>]*\bname="code"[^>]*) value="[^"]*"', r"\1",
+                     re.sub(r'name="(next|csrf_token)" value="[^"]*"', "", a.text)) for a in answers}
     assert len(bodies) == 1
 
 
