@@ -185,7 +185,7 @@ def test_the_page_asked_for_comes_first_but_only_on_this_site(auth, make, client
     assert auth.login(user, next="/status").headers["Location"] == "/status"
     for elsewhere in ("//evil.example/", "/\\evil.example/", "https://evil.example/"):
         client.post("/keluar")
-        assert auth.login(user, next=elsewhere).headers["Location"] == "/"
+        assert auth.login(user, next=elsewhere).headers["Location"] == "/tugas-saya"  # their work
 
 
 # --- lock-out -----------------------------------------------------------------------------------

@@ -36,8 +36,8 @@ ODD_METHODS = ("PUT", "DELETE", "PATCH", "TRACE", "OPTIONS", "PROPFIND")
 # none runs here.
 DESIGNED_5XX = {"health.healthz"}
 # Query arguments that views read from request.args / request.form themselves, not via a form.
-QUERY_NAMES = ("bbox", "zoom", "page", "period", "from", "to", "bulan", "office", "lang", "next",
-               "layer", "submission_key", "code", "kind", "fmt")
+QUERY_NAMES = ("bbox", "zoom", "page", "period", "from", "to", "bulan", "office", "lang", "next", "lat", "lon",
+               "layer", "submission_key", "code", "kind", "fmt", "q")
 # Starting points that pass validation, so that one odd field is checked against the rest being
 # valid and the code behind the form runs too.
 BBOX = {"bbox": "106.9,-6.7,107.7,-5.9", "zoom": "9"}

@@ -73,7 +73,7 @@ def keep_and_answer(template, status=400, **context):
 @limiter.limit(SIGN_IN_LIMIT, methods=["POST"])
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("core.home"))
+        return redirect(landing(current_user, _requested_next()))
     form = LoginForm()
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form), 400 if form.errors else 200
@@ -90,8 +90,10 @@ def login():
 
 
 def _requested_next():
+    """The page asked for, if it is one of this site's; anything else is ignored (the sign-in then
+    lands on the user's work, not on the home page)."""
     target = request.args.get("next")
-    return safe_next(target) if target else None
+    return target if target and safe_next(target) == target else None
 
 
 def complete_sign_in(user, method, next_url):
@@ -101,12 +103,25 @@ def complete_sign_in(user, method, next_url):
     return redirect(landing(user, next_url))
 
 
-def landing(user, next_url):
-    """Where a sign-in ends: the page asked for, else the administration for administrators."""
+# Where each kind of work starts, first match wins: reports to act on (officers, supervisors),
+# then the figures (regional heads), then the accounts (administrators). Asked by permission, so a
+# role given other permissions lands with them.
+LANDINGS = (
+    (Permission.view_report, "officer.my_tasks_page"),
+    (Permission.view_aggregates, "summaries.dashboard"),
+    (Permission.manage_users, "admin.users"),
+    (Permission.manage_jobs, "jobs.index"),
+)
+
+
+def landing(user, next_url=None):
+    """Where a sign-in ends: the page asked for, else where the user's work is (LANDINGS), else
+    the home page (residents: where reporting starts)."""
     if next_url:
         return next_url
-    if has_permission(user, Permission.manage_users):
-        return url_for("admin.users")
+    for permission, endpoint in LANDINGS:
+        if has_permission(user, permission):
+            return url_for(endpoint)
     return url_for("core.home")
 
 

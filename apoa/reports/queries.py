@@ -86,9 +86,12 @@ def is_overdue(report, now):
     return report.due_at is not None and report.due_at < now and report.state != State.closed.value
 
 
-def queue_page(user, filters, page=1, per_page=None):
+def queue_page(user, filters, page=1, per_page=None, include_closed=False):
     """One page of the reports `user` may see, filtered and sorted, with everything the queue
-    shows loaded in the same statement (category, kabupaten, kecamatan, assignee's name)."""
+    shows loaded in the same statement (category, kabupaten, kecamatan, assignee's name).
+
+    Closed reports are left out unless `include_closed` or a state is chosen: the queue is the
+    work still to do, and closed reports soon outnumber it many times over."""
     per_page = per_page or PER_PAGE
     page = min(max(page, 1), MAX_PAGE)
     now = datetime.now(timezone.utc)
@@ -99,6 +102,8 @@ def queue_page(user, filters, page=1, per_page=None):
              .order_by(*SORTS[sort_key(filters.sort)][1])
              .offset((page - 1) * per_page).limit(per_page + 1))
     query = visible(filtered(query, filters, user, now), user)
+    if not (include_closed or filters.state):
+        query = query.where(Report.state != State.closed.value)
     rows = db.session.execute(query).all()
     return QueuePage(rows=[QueueRow(r, name, is_overdue(r, now)) for r, name in rows[:per_page]],
                      number=page, has_next=len(rows) > per_page and page < MAX_PAGE,
@@ -156,6 +161,15 @@ def find_visible_by_code(typed, user):
     return db.session.scalar(visible(select(Report).where(Report.tracking_code == code), user))
 
 
+def report_id_by_code(typed):
+    """The id of the report with this code whoever may see it, or None: only for auditing a
+    refused lookup, never for an answer."""
+    code = tracking.normalise(typed)
+    if code is None:
+        return None
+    return db.session.scalar(select(Report.id).where(Report.tracking_code == code))
+
+
 def history(report):
     """The report's events, oldest first, with their actors."""
     return db.session.scalars(select(ReportEvent).where(ReportEvent.report_id == report.id)
@@ -165,10 +179,28 @@ def history(report):
 def pending_decision(report):
     """The event that last moved `report` into pending_approval: the decision proposed for approval
     (its actor may not approve it; send_back returns the report to its from_state), or None."""
+    return db.session.scalars(_latest_proposal(report.id)).first()
+
+
+def proposer_column(report_entity=Report):
+    """SQL, per report row: the actor of its pending_decision(), for lists that ask the same
+    question of many reports at once (who may approve, to whom a decision was sent back)."""
+    return (_latest_proposal(report_entity.id).with_only_columns(ReportEvent.actor_id)
+            .scalar_subquery())
+
+
+def _latest_proposal(report_id):
     waiting = State.pending_approval.value
-    return db.session.scalars(select(ReportEvent).where(
-        ReportEvent.report_id == report.id, ReportEvent.to_state == waiting,
-        ReportEvent.from_state != waiting).order_by(ReportEvent.id.desc()).limit(1)).first()
+    return (select(ReportEvent).where(ReportEvent.report_id == report_id,
+                                      ReportEvent.to_state == waiting,
+                                      ReportEvent.from_state != waiting)
+            .order_by(ReportEvent.id.desc()).limit(1))
+
+
+def latest_event_column(column, report_entity=Report):
+    """SQL, per report row: `column` of the report's latest event (its history's last step)."""
+    return (select(column).where(ReportEvent.report_id == report_entity.id)
+            .order_by(ReportEvent.id.desc()).limit(1).scalar_subquery())
 
 
 def attachments_of(report):

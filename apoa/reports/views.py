@@ -1,5 +1,6 @@
-"""The officers' side of reports: the queue, the report page, its photos, nearby reports, the
-contact reveal, and one POST endpoint per workflow action.
+"""The officers' side of reports: the queue, "my tasks", finding a report by its tracking code,
+the report page, its photos, nearby reports, its printable field sheet, the contact reveal, and
+one POST endpoint per workflow action.
 
 Every view that names a report loads it through `visible()`: a missing report and one the user may
 not see get the same 404, and the refusal is audited in a transaction of its own (the 404 rolls the
@@ -17,17 +18,21 @@ from apoa.audit.services import record_independently
 from apoa.auth.guards import actor, guard_staff_pages
 from apoa.auth.permissions import Permission, can
 from apoa.errors import NotAllowed, UserValueError
+from apoa.forms import without_controls
 from apoa.reports import queries
 from apoa.reports.contact import reveal_contact
 from apoa.reports.duplicates import (DEFAULT_DAYS, DEFAULT_METRES, coordinates, corroborations,
                                      nearby_candidates)
+from apoa.reports.field_sheet import print_field_sheet
 from apoa.reports.officer_forms import NearbyForm, QueueFilterForm, RevealContactForm, action_form
+from apoa.reports.pending import discard_once_sent
 from apoa.reports.photos import open_stored
 from apoa.reports.services import attach_photos, upload_dir
 from apoa.reports.states import ActionTaken, Channel, Outcome, PlaceKind, State
-from apoa.reports.tracking import display
-from apoa.reports.workflow import (Action, InvalidTransition, apply, available_actions,
-                                   transition_for)
+from apoa.reports.tasks import MAX_TASKS, my_tasks, parse_near
+from apoa.reports.tracking import display, normalise as normalise_code
+from apoa.reports.workflow import (FINDING_OUTCOMES, Action, InvalidTransition, apply,
+                                   available_actions, next_step, transition_for)
 
 bp = Blueprint("officer", __name__)
 log = logging.getLogger("apoa.reports")
@@ -44,7 +49,8 @@ def queue():
         raise NotAllowed()
     form = QueueFilterForm(actor(), formdata=request.args)
     valid = form.validate()
-    page = queries.queue_page(actor(), form.filters(), request.args.get("page", 1, type=int))
+    page = queries.queue_page(actor(), form.filters(), request.args.get("page", 1, type=int),
+                              include_closed=bool(form.closed.data))
     return render_template("reports/queue.html", form=form, page=page, display=display,
                            page_url=page_url), 200 if valid else 400
 
@@ -52,6 +58,52 @@ def queue():
 def page_url(number):
     """The queue's address with the same filters, at page `number`."""
     return url_for(".queue", **{**request.args.to_dict(), "page": number})
+
+
+# --- my tasks, and finding a report by its code ---------------------------------------------------
+
+@bp.get("/tugas-saya")
+def my_tasks_page():
+    """My tasks ("Tugas saya"): the reports waiting for the signed-in user, by due time or by
+    distance from where they stand (tasks.py)."""
+    user = actor()
+    if not can(user, Permission.view_report):
+        raise NotAllowed()
+    task_list = my_tasks(user, parse_near(request.args))
+    return render_template("reports/tasks.html", task_list=task_list, max_tasks=MAX_TASKS,
+                           now=datetime.now(timezone.utc), is_overdue=queries.is_overdue,
+                           display=display, State=State)
+
+
+@bp.get("/laporan/cari")
+def find_by_code():
+    """The staff header's search: a tracking code typed in any spacing or case opens the report
+    if the user may see it. Any other code gets the same "not found", whether or not a report
+    has it elsewhere: the answer never tells that a report exists outside the jurisdiction."""
+    user = actor()
+    if not can(user, Permission.view_report):
+        raise NotAllowed()
+    typed = request.args.get("code", "").strip()
+    report = queries.find_visible_by_code(typed, user) if typed else None
+    if report is not None:
+        return redirect(url_for(".report_page", report_id=report.id))
+    if typed:
+        audit_code_miss(typed)
+    return render_template("reports/code_search.html", typed=typed[:40]), 404 if typed else 200
+
+
+def audit_code_miss(typed):
+    """Audit the miss of a well-formed code as a refused access: naming the report when one has
+    the code outside the user's sight, nothing otherwise. Both cost the same audit write, so not
+    even the time taken tells them apart. A mistyped code (its check symbol fails) names no report
+    and is not looked up."""
+    if normalise_code(typed) is None:
+        return
+    hidden_id = queries.report_id_by_code(typed)
+    record_independently("access.refused", f"report:{hidden_id}" if hidden_id else None,
+                         {"path": audited_path()}, actor=actor())
+    if hidden_id is not None:
+        log.warning("user %s refused access to report %s by its code", actor().id, hidden_id)
 
 
 # --- one report ----------------------------------------------------------------------------------
@@ -64,10 +116,16 @@ def load_report(report_id):
     return report
 
 
+def audited_path():
+    """The request's path as the audit log can keep it: PostgreSQL's JSONB cannot store a NUL,
+    and anyone can put one in an address."""
+    return without_controls(request.path)
+
+
 def refuse(object_name):
     user = actor()
     user_id = user.id
-    record_independently("access.refused", object_name, {"path": request.path}, actor=user)
+    record_independently("access.refused", object_name, {"path": audited_path()}, actor=user)
     log.warning("user %s refused access to %s", user_id, object_name)
     abort(404)
 
@@ -186,6 +244,17 @@ def nearby(report_id):
                            duplicate_form=duplicate_form, display=display)
 
 
+# --- the field sheet -----------------------------------------------------------------------------
+
+@bp.get("/laporan/<int:report_id>/lembar-lapangan")
+def field_sheet(report_id):
+    """The printable sheet for a field check (field_sheet.py); audited as a document printed."""
+    report = load_report(report_id)
+    sheet = print_field_sheet(report, actor(), queries.user_name(report.assignee_id))
+    return render_template("reports/field_sheet.html", sheet=sheet, outcomes=FINDING_OUTCOMES,
+                           code=display(report.tracking_code), **vocabulary())
+
+
 # --- the contact reveal --------------------------------------------------------------------------
 
 @bp.post("/laporan/<int:report_id>/kontak")
@@ -224,7 +293,8 @@ def act(report_id, action_name):
         return render_report(report, 400, submitted=form)
     if getattr(form, "clean_photos", None):
         attach_photos(report, event, form.clean_photos)
-    flash(_("Done: %(action)s.", action=action.title), "success")
+        discard_once_sent(form.form_key())  # the copies kept across the form's errors
+    flash(done_message(action, report), "success")
     return redirect(after_action_url(report, user), 303)
 
 
@@ -235,6 +305,11 @@ def refuse_action(report, action):
         raise InvalidTransition(_("“%(action)s” is not possible while the report is “%(state)s”.",
                                   action=action.title, state=State(report.state).title))
     raise NotAllowed()
+
+
+def done_message(action, report):
+    """What was done, then what happens next and who must act (workflow.next_step)."""
+    return _("Done: %(action)s.", action=action.title) + " " + next_step(report)
 
 
 def after_action_url(report, user):

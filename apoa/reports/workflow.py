@@ -17,10 +17,12 @@ from datetime import datetime, timezone
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from apoa.audit.services import record
+from apoa.auth.models import User
 from apoa.auth.permissions import Permission, can, in_jurisdiction
 from apoa.errors import Conflict, NotAllowed, UserValueError
 from apoa.extensions import db
 from apoa.notifications.services import notify
+from apoa.regions.models import Office
 from apoa.reports.models import ReportEvent
 from apoa.reports.queries import pending_decision
 from apoa.reports.sla import due_at
@@ -278,3 +280,40 @@ class Finding:
         return {"outcome": self.outcome, "action_taken": self.action_taken,
                 "people_found": self.people_found, "nationalities": list(self.nationalities),
                 "documents_checked": self.documents_checked}
+
+
+# --- what happens next: the message after each action ----------------------------------------
+# One sentence per state, saying who moves the report on from there (the transitions above that
+# leave the state, and the permissions they need). The views show it after every action.
+
+def next_step(report):
+    """What happens next to `report` and who must act, from its (new) state."""
+    return NEXT_STEPS[State(report.state)](report)
+
+
+def _assignee_name(report):
+    user = db.session.get(User, report.assignee_id) if report.assignee_id else None
+    return user.name if user else _("the assigned officer")
+
+
+def _office_name(report):
+    office = db.session.get(Office, report.office_id) if report.office_id else None
+    return office.name if office else _("the responsible office")
+
+
+NEXT_STEPS = {
+    State.new: lambda report: _("Next, the officers of %(office)s must screen it.",
+                                office=_office_name(report)),
+    State.screening: lambda report: _(
+        "Next, a supervisor must assign it for a field check, unless an officer dismisses it, "
+        "transfers it or marks it as a duplicate."),
+    State.assigned: lambda report: _("Next, %(name)s must start the field check.",
+                                     name=_assignee_name(report)),
+    State.in_field: lambda report: _("Next, %(name)s must record the finding.",
+                                     name=_assignee_name(report)),
+    State.pending_approval: lambda report: _(
+        "Next, a supervisor other than the one who proposed this decision must approve it or "
+        "send it back."),
+    State.closed: lambda report: _("The report is closed: nobody needs to act unless a "
+                                   "supervisor reopens it."),
+}

@@ -287,3 +287,23 @@ def test_the_number_of_statements_does_not_grow_with_the_rows(world, make, offic
     # A small constant: the user and their office, the filters' choices, the page itself.
     assert 4 <= few <= 12, statements
     assert not any("region.geom" in s for s in statements)  # names only, never boundaries
+
+
+# --- closed reports --------------------------------------------------------------------------------
+
+def test_closed_reports_are_hidden_unless_asked_for(world, make, officer, english):
+    open_one = make.report(point=KARAWANG_BARAT, state="screening")
+    closed = make.report(point=KARAWANG_BARAT, state="closed", outcome="not_found")
+    answer = officer.get("/laporan")
+    assert listed(answer) == ids(open_one)
+    assert "closed reports are hidden" in answer.text
+    assert sorted(listed(officer.get("/laporan?closed=y"))) == sorted(ids(open_one, closed))
+    # Choosing a status shows that status, closed included.
+    assert listed(officer.get("/laporan?state=closed")) == ids(closed)
+
+
+def test_an_empty_open_queue_offers_the_closed_reports(world, make, officer, english):
+    make.report(point=KARAWANG_BARAT, state="closed", outcome="not_found")
+    answer = officer.get("/laporan")
+    assert listed(answer) == []
+    assert re.search(r'<a href="/laporan\?closed=y">Include closed reports</a>', answer.text)
