@@ -33,7 +33,9 @@ MAX_ZOOM = 20
 FINEST_CLUSTER_ZOOM = POINTS_ZOOM - 1
 CELLS_PER_TILE = 4      # a 256 px tile split 4 × 4: cells of about 64 px
 MAX_POINTS = 2000
-POINT_COLUMNS = ("id", "code", "state", "lat", "lon")
+# A point's popup names its category and how long ago it was received (minutes before the
+# answer, so the browser's clock does not matter), besides its code, status and link.
+POINT_COLUMNS = ("id", "code", "state", "lat", "lon", "category", "age_minutes")
 POINT_DIGITS = 5        # about a metre: what a field team can walk to
 MAX_CELLS = 5000
 # At this zoom and coarser, clusters are summed from the report_grid rollup (migration 0006).
@@ -121,25 +123,32 @@ def _in_bbox(bbox):
 
 def points(user, bbox, filters):
     """The newest MAX_POINTS reports in the box, as compact rows (the answer of a dense street
-    stays small): `columns` names the fields, `url` + id opens a report."""
+    stays small): `columns` names the fields, `url` + id opens a report, `category` is a
+    category id (the page has their names)."""
+    now = datetime.now(timezone.utc)
     # The box is searched first and the jurisdiction tested on what it finds: tested together,
     # the planner builds a bitmap of every report of the office before intersecting it with
     # the box.
     in_box = (select(Report.id, Report.tracking_code, Report.state, Report.office_id,
+                     Report.category_id, Report.created_at,
                      func.ST_X(Report.location).label("lon"),
                      func.ST_Y(Report.location).label("lat"))
               .where(_in_bbox(bbox)))
-    in_box = (filtered(in_box, filters, user, datetime.now(timezone.utc))
-              .cte("in_box").prefix_with("MATERIALIZED"))
-    query = (select(in_box.c.id, in_box.c.tracking_code, in_box.c.state, in_box.c.lat, in_box.c.lon)
-             .order_by(in_box.c.id.desc()).limit(MAX_POINTS + 1))
-    rows = db.session.execute(visible(query, user, report_entity=in_box.c)).all()
+    in_box = filtered(in_box, filters, user, now).cte("in_box").prefix_with("MATERIALIZED")
+    c = in_box.c
+    query = (select(c.id, c.tracking_code, c.state, c.lat, c.lon, c.category_id, c.created_at)
+             .order_by(c.id.desc()).limit(MAX_POINTS + 1))
+    rows = db.session.execute(visible(query, user, report_entity=c)).all()
     return {"kind": "points", "columns": list(POINT_COLUMNS),
             "url": url_for("officer.report_page", report_id=0).removesuffix("0"),
             "rows": [[id_, tracking.display(code), state, round(lat, POINT_DIGITS),
-                      round(lon, POINT_DIGITS)]
-                     for id_, code, state, lat, lon in rows[:MAX_POINTS]],
+                      round(lon, POINT_DIGITS), category_id, _minutes_between(created, now)]
+                     for id_, code, state, lat, lon, category_id, created in rows[:MAX_POINTS]],
             "truncated": len(rows) > MAX_POINTS}
+
+
+def _minutes_between(earlier, later):
+    return max(0, int((later - earlier).total_seconds() // 60))
 
 
 def clusters(user, bbox, zoom, filters, permission):

@@ -1,12 +1,16 @@
-"""Hotspots: the map cells with the most reports in the last HEAT_DAYS days, each named by the
-kecamatan most of its reports fall in and linking to the map there.
+"""Hotspots: the kecamatan with the most reports in the last HEAT_DAYS days, each named with its
+kabupaten/kota and linking to the map at its busiest cell.
 
-Cells of about 5 km (HOTSPOT_ZOOM) are coarse enough to name a place and fine enough to send a
-team to. Jurisdiction and the aggregate rule come from apoa/auth/permissions.py, as for the map:
-who sees aggregates only gets "< 3" instead of an exact count below MIN_SHOWN_COUNT.
+A hotspot used to be a map cell of about 5 km named by the kecamatan most of its reports fell in,
+so a busy kecamatan spread over two cells was listed twice under the same name ("Telagasari,
+Kabupaten Karawang" twice). Each place is now listed once, with all its reports; the link opens
+the map on its cell of about 5 km (HOTSPOT_ZOOM) with the most of them, where a team would go.
+Reports outside any kecamatan count for their kabupaten/kota alone. Jurisdiction and the
+aggregate rule come from apoa/auth/permissions.py, as for the map: who sees aggregates only gets
+"< 3" instead of an exact count below MIN_SHOWN_COUNT.
 
 At a million reports the grouping takes 100-230 ms, so a job (`refresh_hotspots`, every 5
-minutes) keeps each office's busiest cells in `hotspot_snapshot`; pages read them while they are
+minutes) keeps each office's hotspots in `hotspot_snapshot`; pages read them while they are
 fresh (SNAPSHOT_FRESH) and of the same 30 days, and compute live otherwise. The job runs the very
 query the live path runs, narrowed to the office's jurisdiction as `visible()` narrows it.
 """
@@ -15,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 
 from flask import url_for
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import aggregate_order_by, array_agg, insert
 
 from apoa.auth.models import User
 from apoa.auth.permissions import (ALL_OFFICES, ROLE_PERMISSIONS, Permission, can,
@@ -50,7 +54,8 @@ class Hotspot:
 
 @dataclass(frozen=True)
 class Cell:
-    """One grid cell of the hotspot query: its indexes, count and most frequent regions."""
+    """One hotspot as queried: the place (kecamatan and kabupaten/kota), its reports, and the
+    indexes of its busiest grid cell (where its link opens the map)."""
     i: int
     j: int
     reports: int
@@ -59,7 +64,8 @@ class Cell:
 
 
 def hotspots(user, limit=DEFAULT_LIMIT):
-    """The `limit` busiest cells of the user's jurisdiction over the last HEAT_DAYS days."""
+    """The `limit` places of the user's jurisdiction with the most reports over the last
+    HEAT_DAYS days, each listed once."""
     permission = _permission_for(user)
     if permission is None:
         return []
@@ -72,23 +78,33 @@ def hotspots(user, limit=DEFAULT_LIMIT):
 
 
 def live_cells(user, permission, limit):
-    query = visible(_cells_query(heat_since(), limit), user, permission=permission)
+    query = _places_query(heat_since(), limit,
+                          lambda reports: visible(reports, user, permission=permission))
     return [_cell(row) for row in db.session.execute(query)]
 
 
-def _cells_query(since, limit):
+def _places_query(since, limit, narrow):
+    """The `limit` places with the most reports since `since`, each with its busiest cell;
+    `narrow` restricts the reports counted (a user's or an office's jurisdiction)."""
     cell = cell_size(HOTSPOT_ZOOM)
     i = func.floor(func.ST_X(Report.location) / cell).label("i")
     j = func.floor(func.ST_Y(Report.location) / cell).label("j")
-    reports = func.count().label("reports")
-    return (select(i, j, reports, func.mode().within_group(Report.kec_id).label("kec_id"),
-                   func.mode().within_group(Report.kab_id).label("kab_id"))
-            .where(Report.created_at >= local_midnight(since))
-            .group_by(i, j).order_by(reports.desc(), i, j).limit(limit))
+    per_cell = narrow(select(Report.kec_id, Report.kab_id, i, j, func.count().label("n"))
+                      .where(Report.created_at >= local_midnight(since))
+                      .group_by(Report.kec_id, Report.kab_id, i, j)).subquery()
+    c = per_cell.c
+    reports = func.sum(c.n).label("reports")
+    busiest = (c.n.desc(), c.i, c.j)
+    return (select(c.kec_id, c.kab_id, reports,
+                   array_agg(aggregate_order_by(c.i, *busiest))[1].label("i"),
+                   array_agg(aggregate_order_by(c.j, *busiest))[1].label("j"))
+            .group_by(c.kec_id, c.kab_id)
+            .order_by(reports.desc(), c.kab_id.nulls_last(), c.kec_id.nulls_last())
+            .limit(limit))
 
 
 def _cell(row):
-    return Cell(int(row.i), int(row.j), row.reports, row.kec_id, row.kab_id)
+    return Cell(int(row.i), int(row.j), int(row.reports), row.kec_id, row.kab_id)
 
 
 def _permission_for(user):
@@ -116,7 +132,7 @@ def _region_names(ids):
 # --- the snapshot, kept by a job ---------------------------------------------------------------
 
 def snapshot_cells(user, limit):
-    """The cells kept for the user's office, or None when there are none, they are older than
+    """The hotspots kept for the user's office, or None when there are none, they are older than
     SNAPSHOT_FRESH or count from another first day (the 30 days moved on at midnight)."""
     if user.office_id is None or limit > SNAPSHOT_LIMIT:
         return None
@@ -134,7 +150,8 @@ def refresh_hotspots():
     since, now = heat_since(), datetime.now(timezone.utc)
     offices = db.session.scalars(select(Office).where(Office.id.in_(_offices_with_viewers()))).all()
     for office in offices:
-        query = _in_jurisdiction(_cells_query(since, SNAPSHOT_LIMIT), office)
+        query = _places_query(since, SNAPSHOT_LIMIT,
+                              lambda reports, office=office: _in_jurisdiction(reports, office))
         cells = [_cell(row) for row in db.session.execute(query)]
         kept = {"since": since, "computed_at": now,
                 "cells": [[c.i, c.j, c.reports, c.kec_id, c.kab_id] for c in cells]}

@@ -1,10 +1,12 @@
 """The regional heads' choropleth: report counts per kabupaten/kota (per kecamatan when zoomed in)
 for a period and an optional state, over the areas of the user's jurisdiction.
 
-Privacy. An area with fewer than SUPPRESS_BELOW reports is "< 3": its features and table rows
-carry that label and band 0, never the number, and nothing else tells 0 from 2 either — features
-are ordered by code and the table sorts all suppressed areas by name, never by their count. No
-total is given (a total minus the shown counts would give the suppressed ones back).
+Privacy. An area with 1 or 2 reports (fewer than SUPPRESS_BELOW) is "< 3": its features and
+table rows carry that label and band 0, never the number, and nothing else tells 1 from 2 —
+features are ordered by code and the table sorts all suppressed areas by name, never by their
+count. An area without any report shows 0 (band "none"): zero names no one, and a map that called
+an empty regency "< 3" sent heads looking for reports that were not there. No total is given (a
+total minus the shown counts would give the suppressed ones back).
 
 Access. Counts come from `visible(..., permission=view_aggregates)`; the areas drawn are those
 of the user's jurisdiction (a Kantor's kabupaten/kota in office_region, a Kanwil's Kantor's, all
@@ -41,6 +43,7 @@ from apoa.reports.states import State
 
 SUPPRESS_BELOW = 3
 SUPPRESSED_LABEL = f"< {SUPPRESS_BELOW}"
+NO_REPORTS_BAND = "none"
 CLASSES = 4
 
 # The map's period keys, short for bookmarked addresses, and the preset (apoa/periods.py) each
@@ -175,14 +178,17 @@ def class_breaks(counts, classes=CLASSES):
 
 
 def legend(bands):
-    """The legend's entries, the suppressed band first."""
-    return ([{"band": 0, "label": SUPPRESSED_LABEL}]
+    """The legend's entries: no reports, then the suppressed band, then the counted ones."""
+    return ([{"band": NO_REPORTS_BAND, "label": format_number(0)},
+             {"band": 0, "label": SUPPRESSED_LABEL}]
             + [{"band": b.number, "label": b.label, "min": b.low, "max": b.high} for b in bands])
 
 
 def area_properties(count, bands):
     """What a map feature or a table row says about an area's count: band and label, and the
-    count itself only when it is not suppressed."""
+    count itself only when it is at least SUPPRESS_BELOW (0 is labelled "0", never "< 3")."""
+    if count == 0:
+        return {"band": NO_REPORTS_BAND, "label": format_number(0)}
     if count < SUPPRESS_BELOW:
         return {"band": 0, "label": SUPPRESSED_LABEL}
     band = next(b.number for b in bands if count <= b.high)
@@ -196,8 +202,8 @@ SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_
          json_build_object(
            'type', 'Feature', 'id', kode,
            'properties', jsonb_build_object('kode', kode, 'nama', nama)
-                         || coalesce(CAST(:shown AS jsonb) -> CAST(id AS text),
-                                     CAST(:suppressed AS jsonb)),
+                         || coalesce(CAST(:counted AS jsonb) -> CAST(id AS text),
+                                     CAST(:no_reports AS jsonb)),
            'geometry', ST_AsGeoJSON(outline, :digits)::json)
          ORDER BY kode), '[]'::json))::text
 FROM (
@@ -212,13 +218,13 @@ FROM (
 """)
 
 
-def areas_geojson(jurisdiction, level, bbox, zoom, shown):
+def areas_geojson(jurisdiction, level, bbox, zoom, counted):
     """The jurisdiction's areas of `level` touching `bbox`, simplified to about a pixel, as a
-    GeoJSON FeatureCollection (text, built by PostGIS). `shown` maps a region id (as text) to the
-    properties of an area with a count to show; every other area gets the suppressed band."""
+    GeoJSON FeatureCollection (text, built by PostGIS). `counted` maps a region id (as text) to the
+    properties of an area with reports (suppressed or not); every other area has none: 0."""
     tolerance = pixel_degrees(zoom)
     return db.session.execute(_AREAS_SQL, {
-        "shown": json.dumps(shown), "suppressed": json.dumps(area_properties(0, [])),
+        "counted": json.dumps(counted), "no_reports": json.dumps(area_properties(0, [])),
         "digits": max(2, min(6, len(str(int(1 / tolerance))))), "tolerance": tolerance,
         "level": level.value, "everywhere": jurisdiction.everywhere,
         "kab_kodes": list(jurisdiction.kab_kodes),
@@ -233,15 +239,14 @@ def choropleth_json(user, bbox, zoom, selection):
     jurisdiction = jurisdiction_of(user)
     counts = area_counts(user, jurisdiction, level, selection)
     bands = class_breaks(counts.values())
-    shown = {str(area_id): area_properties(n, bands)
-             for area_id, n in counts.items() if n >= SUPPRESS_BELOW}
+    counted = {str(area_id): area_properties(n, bands) for area_id, n in counts.items() if n}
     head = json.dumps({
         "level": level.value, "state": selection.state, "legend": legend(bands),
         "period": {"key": selection.period_key, "first": selection.period.first.isoformat(),
                    "last": selection.period.last.isoformat()},
     }, ensure_ascii=False)
     # The outlines are already JSON text from PostGIS: spliced in, never parsed and re-written.
-    return f'{head[:-1]}, "areas": {areas_geojson(jurisdiction, level, bbox, zoom, shown)}}}'
+    return f'{head[:-1]}, "areas": {areas_geojson(jurisdiction, level, bbox, zoom, counted)}}}'
 
 
 # --- the page: the table and where the map starts ------------------------------------------------
@@ -250,13 +255,14 @@ def choropleth_json(user, bbox, zoom, selection):
 class AreaRow:
     kode: str
     nama: str
-    band: int
+    band: int | str         # a class number, 0 for "< 3", NO_REPORTS_BAND for 0
     label: str
 
 
 def area_table(user, selection):
-    """Every kabupaten/kota of the user's jurisdiction with its band and count or "< 3": counted
-    areas by count (most first), then the suppressed ones by name alone."""
+    """Every kabupaten/kota of the user's jurisdiction with its band and count, "< 3" or 0:
+    counted areas by count (most first), then the suppressed ones by name alone, then those
+    without reports by name."""
     jurisdiction = jurisdiction_of(user)
     counts = area_counts(user, jurisdiction, RegionLevel.kabupaten_kota, selection)
     bands = class_breaks(counts.values())
@@ -265,7 +271,8 @@ def area_table(user, selection):
         props = area_properties(counts.get(area_id, 0), bands)
         # A suppressed area sorts with count 0, whatever it really holds.
         row = AreaRow(kode, nama, props["band"], props["label"])
-        keyed.append(((-props.get("count", 0), nama, kode), row))
+        empty = props["band"] == NO_REPORTS_BAND
+        keyed.append(((-props.get("count", 0), empty, nama, kode), row))
     return [row for _key, row in sorted(keyed, key=lambda pair: pair[0])]
 
 

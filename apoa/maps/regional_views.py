@@ -138,7 +138,9 @@ def regional_map(user, form):
             "tooltip": _("%(name)s: %(count)s reports"),
             "legendTitle": _("Reports"),
             "legendNote": _("fewer than %(k)d reports", k=regional.SUPPRESS_BELOW),
-            "error": _("The map data could not be loaded. Try again in a moment."),
+            "legendNone": _("no reports"),
+            "error": _("The map data could not be loaded. Check the connection; the map tries "
+                       "again when you move it."),
         },
     }
     Behaviour("regional", options, ["regional-map.js"]).add_to(fmap)

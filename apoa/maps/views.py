@@ -2,7 +2,8 @@
 outlines by bounding box (public), and the officers' map with its data by bounding box (signed-in
 staff only; access decided in apoa/maps/clusters.py and apoa/auth/permissions.py)."""
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
+from sqlalchemy import select
 
 from apoa.auth.guards import actor
 from apoa.auth.permissions import Permission, can
@@ -12,6 +13,7 @@ from apoa.maps import clusters, page
 from apoa.maps.basemap import outlines_geojson, province_outlines_geojson
 from apoa.maps.hotspots import hotspots
 from apoa.maps.viewport import initial_view
+from apoa.reports.models import Category
 from apoa.reports.officer_forms import QueueFilterForm
 from apoa.reports.states import State
 
@@ -76,26 +78,43 @@ def officer_map():
 
 
 def map_options(user, view):
-    """What officer-map.js needs: where to load data, the filters, colours and labels."""
+    """What officer-map.js needs: where to load data, the filters, colours, category names (for
+    the popups) and every text it shows, translated here (the script holds no words)."""
     filters = {name: value for name, value in request.args.items(multi=True)
                if name in FILTER_FIELDS and value}
+    may_view_reports = can(user, Permission.view_report)
     return {
         "dataUrl": url_for(".map_data"), "outlinesUrl": url_for(".outlines"), "filters": filters,
-        "fitBounds": view.fit_bounds,
-        "pointsZoom": clusters.POINTS_ZOOM if can(user, Permission.view_report) else None,
+        "fitBounds": view.fit_bounds, "locale": str(get_locale()),
+        "pointsZoom": clusters.POINTS_ZOOM if may_view_reports else None,
         "states": {state.value: {"label": str(state.title), "colour": STATE_COLOURS[state]}
                    for state in State},
-        "labels": {
-            "reports": _("Reports"), "openReport": _("Open the report"),
-            "zoomIn": _("Zoom in to see the reports themselves."),
-            "heat": _("Heat map (last %(days)d days)", days=clusters.HEAT_DAYS),
-            "clusters": _("Reports"), "loading": _("Loading…"),
-            "failed": _("The map data could not be loaded. "
-                        "Check the connection and move the map to try again."),
-            "truncated": _("Only part of the reports is shown here: "
-                           "zoom in or narrow the filters."),
-            "shown": _("Reports in this view: %(n)s"), "none": _("No reports in this view."),
-        },
+        "categories": category_names() if may_view_reports else {},
+        "labels": map_labels(),
+    }
+
+
+def category_names():
+    """{category id: name in the user's language}, inactive categories too (old reports)."""
+    locale = get_locale()
+    return {category.id: category.name_for(locale)
+            for category in db.session.scalars(select(Category).order_by(Category.id))}
+
+
+def map_labels():
+    return {
+        "reports": _("Reports"), "openReport": _("Open the report"),
+        "zoomIn": _("Zoom in to see the reports themselves."),
+        "heat": _("Heat map (last %(days)d days)", days=clusters.HEAT_DAYS),
+        "clusters": _("Reports"), "loading": _("Loading…"),
+        # %(age)s: "3 days ago", written by the browser (Intl.RelativeTimeFormat).
+        "received": _("Received %(age)s"),
+        "failed": _("The map data could not be loaded. Check the connection; the map tries "
+                    "again when you move it."),
+        "failedBecause": _("The map data could not be loaded: %(reason)s"),
+        "truncated": _("Only part of the reports is shown here: "
+                       "zoom in or narrow the filters."),
+        "shown": _("Reports in this view: %(n)s"), "none": _("No reports in this view."),
     }
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from flask_babel import format_decimal, gettext as _
 from markupsafe import Markup
 
+from apoa.summaries.dates import day_month_text, day_text
+
 K = 3
 WIDTH = 320
 FONT = 11
@@ -241,10 +243,7 @@ def breakdown_chart(chart_id, title, rows, limit=10):
 def trend_chart(chart_id, title, weekly):
     """The weekly trend of a Summary (its `weekly` WeekPoints): received as columns, closed as a
     line."""
-    from flask_babel import format_date
-
-    columns = [Column(format_date(p.start, "d/M"),
-                      _("week of %(day)s", day=format_date(p.start, "d MMM yyyy")),
+    columns = [Column(day_month_text(p.start), _("week of %(day)s", day=day_text(p.start)),
                       (p.received.shown, p.closed.shown), (str(p.received), str(p.closed)))
                for p in weekly]
     return weekly_chart(chart_id, title, columns, (_("Received"), _("Closed")))

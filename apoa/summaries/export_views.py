@@ -17,6 +17,7 @@ from apoa.auth.permissions import Permission, can
 from apoa.errors import NotFound, UserValueError
 from apoa.reports.officer_forms import QueueFilterForm
 from apoa.summaries import figures, monthly
+from apoa.summaries.dates import day_text, moment_text
 from apoa.summaries.exports import ExportFormat, ExportKind, allowed_kinds, audited_export
 
 bp = Blueprint("exports", __name__)
@@ -104,7 +105,8 @@ def render_monthly(report, pdf=False):
     return render_template("summaries/monthly.html", report=report, pdf=pdf,
                            months=monthly.months_to_choose(),
                            offices=figures.offices_to_choose(actor()),
-                           pdf_url=url_for(".monthly_pdf", **monthly_args(report)))
+                           pdf_url=url_for(".monthly_pdf", **monthly_args(report)),
+                           day_text=day_text, moment_text=moment_text)
 
 
 @bp.get("/ringkasan/bulanan")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from flask import has_request_context
-from flask_babel import format_date, format_decimal, get_locale, gettext as _, lazy_gettext as _l
+from flask_babel import format_decimal, get_locale, gettext as _, lazy_gettext as _l
 from markupsafe import escape
 from sqlalchemy import any_, select
 
@@ -30,6 +30,7 @@ from apoa.reports.models import Category
 from apoa.reports.states import Channel, Outcome, State
 from apoa.summaries import anomalies as anomaly_rules
 from apoa.summaries import rollups
+from apoa.summaries.dates import day_text
 from apoa.summaries.models import ASSIGNEE, CATEGORY, CHANNEL, KAB, OUTCOME_COLUMNS
 from apoa.periods import local_today
 from apoa.summaries.rollups import ROLLUP, Measures, OpenCounts, Scope
@@ -60,11 +61,18 @@ class Count:
         """The number, or None when it must not be shown."""
         return None if self.suppressed else self.value
 
+    @property
+    def plural_n(self):
+        """The number that picks the plural form of a text showing this count ("< 3": many)."""
+        return K if self.suppressed else self.value
+
     def __str__(self):
         return f"< {K}" if self.suppressed else format_decimal(self.value)
 
     def __html__(self):
-        return str(escape(str(self)))
+        # Markup, not str: Markup.format() (the monthly map's SVG) escapes a plain str once more,
+        # and its tooltips read "&lt; 3".
+        return escape(str(self))
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,11 +95,14 @@ class Change:
     def __str__(self):
         arrow = {"up": "↑", "down": "↓", "same": "→"}[self.direction]
         if self.percent is None:
-            return f"{arrow} {_('new')}" if self.current else "→"
+            # Outside the f-string: Babel's extractor does not look inside one ("↑ new" was
+            # never offered for translation).
+            new = _("new")
+            return f"{arrow} {new}" if self.current else "→"
         return f"{arrow} {format_decimal(abs(self.percent))}%"
 
     def __html__(self):
-        return str(escape(str(self)))
+        return escape(str(self))
 
 
 def change_of(current, previous, suppress):
@@ -115,7 +126,7 @@ class Duration:
         return prefix + _("%(days)s days", days=format_decimal(round(self.hours / 24, 1)))
 
     def __html__(self):
-        return str(escape(str(self)))
+        return escape(str(self))
 
 
 def median_of(histogram, suppress):
@@ -139,7 +150,7 @@ class Share:
         return f"{format_decimal(self.percent)}%"
 
     def __html__(self):
-        return str(escape(str(self)))
+        return escape(str(self))
 
 
 def share_of(part, whole, suppress):
@@ -181,18 +192,19 @@ class AnomalyRow:
     def reason(self):
         """"12 reports this week; usually 2–4" (in the user's language)."""
         a = self.anomaly
-        if self.suppress and a.usual_high < K:
-            usual = f"< {K}"
-        elif a.usual_low == a.usual_high:
-            usual = format_decimal(a.usual_low)
-        else:
-            usual = f"{format_decimal(a.usual_low)}–{format_decimal(a.usual_high)}"
         return _("%(count)s reports in the week of %(week)s; usually %(usual)s a week",
-                 count=format_decimal(a.count), week=_week_label(a.week_start), usual=usual)
+                 count=format_decimal(a.count), week=day_text(a.week_start),
+                 usual=usual_text(a.usual_low, a.usual_high, self.suppress))
 
 
-def _week_label(monday):
-    return format_date(monday, "d MMM")
+def usual_text(low, high, suppress):
+    """"2–4", "3", "0", or "< 3" when the usual weeks held 1 or 2 reports (and must not be
+    told apart): a week without reports is 0, never "< 3"."""
+    if suppress and 0 < high < K:
+        return f"< {K}"
+    if low == high:
+        return format_decimal(low)
+    return f"{format_decimal(low)}–{format_decimal(high)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,15 +233,20 @@ class Summary:
     closed_previous: Count
     closed_change: Change | None
     closed_by_outcome: list             # [(Outcome, Count)] in Outcome order
+    open_now: Count                     # every report not closed, now
     awaiting_screening: Count           # open now, state new
     in_progress: Count                  # open now, screening .. pending_approval
     open_by_state: list                 # [(State, Count)]
-    overdue: Count                      # now
+    overdue: Count                      # of the reports open now, those past their due time
+    # Each period figure below counts its own reports, which the pages name beside it: the
+    # medians and shares of screening over the reports screened in the period (`screened`),
+    # those of closure over the reports closed in it (`closed`). `overdue` counts the reports
+    # open now: a share "within due time" of the closed ones says nothing about them.
     median_to_screening: Duration | None
     median_to_screening_previous: Duration | None
     median_to_closure: Duration | None
     median_to_closure_previous: Duration | None
-    screened_within_due: Share | None
+    screened_within_due: Share | None   # screened in the period, the first screening in time
     within_due: Share | None            # closed in the period with every step within its due time
     within_due_previous: Share | None
     by_kabupaten: list = field(default_factory=list)
@@ -329,6 +346,7 @@ def _headline(period, previous, current_flow, previous_flow, open_counts, suppre
         closed_change=change_of(now_total.closed, before.closed, suppress),
         closed_by_outcome=[(Outcome(name), count(now_total.values[f"closed_{name}"]))
                            for name in OUTCOME_COLUMNS],
+        open_now=count(open_total.total),
         awaiting_screening=count(open_total.by_state.get(State.new.value, 0)),
         in_progress=count(sum(open_total.by_state.get(s.value, 0) for s in IN_PROGRESS_STATES)),
         open_by_state=[(s, count(open_total.by_state.get(s.value, 0)))

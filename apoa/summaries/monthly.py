@@ -132,6 +132,7 @@ def as_shared(summary):
         closed_previous=c(summary.closed_previous),
         closed_change=_shared_change(summary.closed_change),
         closed_by_outcome=[(outcome, c(count)) for outcome, count in summary.closed_by_outcome],
+        open_now=c(summary.open_now),
         awaiting_screening=c(summary.awaiting_screening), in_progress=c(summary.in_progress),
         open_by_state=[(state, c(count)) for state, count in summary.open_by_state],
         overdue=c(summary.overdue),

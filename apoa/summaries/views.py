@@ -13,7 +13,9 @@ from flask_login import current_user
 from apoa.auth.guards import guard_staff_pages
 from apoa.auth.permissions import Permission, can
 from apoa.errors import NotFound, UserValueError
+from apoa.maps.clusters import HEAT_DAYS
 from apoa.summaries import anomalies, charts, figures
+from apoa.summaries.dates import day_text, moment_text
 from apoa.periods import (DEFAULT_PRESET, SUMMARY_PRESETS, local_today, parse_period,
                           preset_period)
 
@@ -40,5 +42,6 @@ def dashboard():
         "summaries/dashboard.html", summary=summary, error=error, presets=SUMMARY_PRESETS,
         chosen_preset=request.args.get("period") or "", chosen_office=office_id,
         offices=figures.offices_to_choose(user), args=request.args, method=anomalies,
+        hotspot_days=HEAT_DAYS, day_text=day_text, moment_text=moment_text,
         **charts.summary_charts(summary),
     ), 400 if error else 200

@@ -67,6 +67,7 @@ def test_the_heat_layer_and_a_hotspot_link(live_report, live_staff, phone):
         live_report(point=(107.40 + i * 0.001, -6.35))
     sign_in(phone, live_staff("supervisor"))
     page = open_map(phone, "/peta")
+    page.locator(".leaflet-control-layers-toggle").tap()     # on a phone the layer box opens on a tap
     with page.expect_response(lambda r: "layer=heat" in r.url and r.status == 200):
         page.locator(".leaflet-control-layers-overlays input[type=checkbox]").nth(1).check()
     page.locator("canvas.leaflet-heatmap-layer").wait_for()

@@ -138,15 +138,18 @@ def test_an_unknown_category_is_a_400_naming_the_filter(world, make, officer, en
 
 # --- points --------------------------------------------------------------------------------------
 
-def test_street_zoom_gives_an_officer_points_linking_to_the_report(world, make, officer):
-    near = make.report(point=KARAWANG_BARAT, state="screening")
+def test_street_zoom_gives_an_officer_points_linking_to_the_report(world, make, officer, clock):
+    from datetime import timedelta
+
+    near = make.report(point=KARAWANG_BARAT, state="screening", created_at=clock.now - timedelta(days=3, minutes=5))
     make.report(point=KARAWANG_TIMUR)  # outside the small box
     answer = get_map(officer, bbox="107.29,-6.305,107.305,-6.295", zoom=16)
     assert answer.status_code == 200
+    # The popup's facts: category (an id; the page has the names) and the age in minutes.
     assert answer.json == {"kind": "points", "truncated": False, "url": "/laporan/",
-                           "columns": ["id", "code", "state", "lat", "lon"],
+                           "columns": ["id", "code", "state", "lat", "lon", "category", "age_minutes"],
                            "rows": [[near.id, display(near.tracking_code), "screening", KARAWANG_BARAT[1],
-                                     KARAWANG_BARAT[0]]]}
+                                     KARAWANG_BARAT[0], near.category_id, 3 * 24 * 60 + 5]]}
     assert officer.get(answer.json["url"] + str(near.id)).status_code == 200
 
 

@@ -1,7 +1,8 @@
 """The regional map (/peta/wilayah and its data.json): counts per kabupaten/kota and per kecamatan
-against reports made at known places and times, "< 3" for every area under three reports (never
-the number, in the JSON or on the page), the jurisdiction however the box is drawn, 404 for
-everyone without view_aggregates, and a 400 with a message for every bad parameter."""
+against reports made at known places and times, "< 3" for every area with one or two reports (never
+the number, in the JSON or on the page) and 0 for an area without any, the jurisdiction however the
+box is drawn, 404 for everyone without view_aggregates, and a 400 with a message for every bad
+parameter."""
 import json
 import re
 from datetime import date, datetime, time, timedelta
@@ -131,8 +132,8 @@ def test_bands_and_legend_follow_the_counts(world, make, kanwil_head):
     reports_at(make, BEKASI, 3)
     answer = get_data(kanwil_head)
     legend = answer.json["legend"]
-    assert legend[0] == {"band": 0, "label": "< 3"}
-    assert [(e["min"], e["max"]) for e in legend[1:]] == [(3, 3), (4, 9)]
+    assert legend[:2] == [{"band": "none", "label": "0"}, {"band": 0, "label": "< 3"}]
+    assert [(e["min"], e["max"]) for e in legend[2:]] == [(3, 3), (4, 9)]
     shown = areas(answer)
     assert (shown[KAB_BEKASI]["band"], shown[KARAWANG]["band"]) == (1, 2)
 
@@ -150,19 +151,21 @@ def test_class_breaks_split_the_counts_at_quantiles():
 
 # --- suppression ---------------------------------------------------------------------------------
 
-def test_zero_one_and_two_reports_give_the_same_answer(world, make, kanwil_head):
-    """"< 3" in the JSON: the whole answer is the same byte for byte for 0, 1 and 2 reports."""
+def test_one_and_two_reports_give_the_same_answer_and_none_gives_zero(world, make, kanwil_head):
+    """"< 3" in the JSON: the whole answer is the same byte for byte for 1 and 2 reports; an area
+    without reports is 0 (issue 11: empty regions read "< 3" and sent heads looking)."""
     reports_at(make, BEKASI, 5)
     answers = []
     for karawang_reports in range(3):
         if karawang_reports:
             make.report(point=KARAWANG_BARAT)
         answers.append(get_data(kanwil_head).text)
-    assert answers[0] == answers[1] == answers[2]
-    features = json.loads(answers[2])["areas"]["features"]
-    props = {f["properties"]["kode"]: f["properties"] for f in features}
-    assert props[KARAWANG] == {"kode": KARAWANG, "nama": make.region(KARAWANG).nama,
-                               "band": 0, "label": "< 3"}
+    assert answers[1] == answers[2]
+    props = [{f["properties"]["kode"]: f["properties"] for f in json.loads(answer)["areas"]["features"]}
+             for answer in answers]
+    nama = make.region(KARAWANG).nama
+    assert props[0][KARAWANG] == {"kode": KARAWANG, "nama": nama, "band": "none", "label": "0"}
+    assert props[2][KARAWANG] == {"kode": KARAWANG, "nama": nama, "band": 0, "label": "< 3"}
     # The third report lifts the suppression.
     make.report(point=KARAWANG_BARAT)
     assert areas(get_data(kanwil_head))[KARAWANG]["count"] == 3
@@ -177,8 +180,9 @@ def test_the_page_shows_less_than_three_never_the_number(world, make, sign_in):
         if karawang_reports:
             make.report(point=KARAWANG_BARAT)
         pages.append(table_rows(head.get("/peta/wilayah").text))
-    # Karawang 0, 1 then 2 reports, Bekasi none: the table never changes, both "< 3" by name.
-    assert pages[0] == pages[1] == pages[2] == [(KAB_BEKASI, "&lt; 3"), (KARAWANG, "&lt; 3")]
+    # Karawang 0, 1 then 2 reports, Bekasi none: 0 for no report, then "< 3" whether 1 or 2.
+    assert pages[0] == [(KAB_BEKASI, "0"), (KARAWANG, "0")]
+    assert pages[1] == pages[2] == [(KARAWANG, "&lt; 3"), (KAB_BEKASI, "0")]
     reports_at(make, BEKASI, 3)
     assert table_rows(head.get("/peta/wilayah").text) == [(KAB_BEKASI, "3"), (KARAWANG, "&lt; 3")]
 
@@ -232,8 +236,8 @@ def test_the_ditjen_sees_every_area(world, make, sign_in):
     reports_at(make, KETAPANG, 4)
     shown = areas(get_data(head, bbox=AROUND_KETAPANG))
     assert shown[KAB_KETAPANG]["count"] == 4
-    assert len(shown) > 1                                # the neighbours too, all "< 3"
-    assert {p["label"] for k, p in shown.items() if k != KAB_KETAPANG} == {"< 3"}
+    assert len(shown) > 1                                # the neighbours too, without reports: 0
+    assert {p["label"] for k, p in shown.items() if k != KAB_KETAPANG} == {"0"}
 
 
 def test_a_head_without_an_office_region_gets_an_empty_map(make, sign_in):

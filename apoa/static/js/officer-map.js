@@ -2,6 +2,9 @@
 // reports coloured by status when zoomed in (for who may see reports), a heat layer of the last
 // days, all loaded by bounding box as the map moves (apoa/maps/views.py: /peta/data.json).
 // folium builds the map and calls ApoaMaps.officer(map, options); map-common.js must load first.
+// Every word shown comes from options.labels (translated by the server). A request that fails
+// says so in the status line, takes the clusters it can no longer vouch for off the map, and the
+// next move (or the network coming back) asks again.
 (function () {
   "use strict";
 
@@ -22,7 +25,9 @@
     var overlays = {};
     overlays[labels.clusters] = data;
     overlays[labels.heat] = heat;
-    L.control.layers(null, overlays, { collapsed: false, position: "topright" }).addTo(map);
+    // Open on a wide screen; on a phone a button that opens on a tap, so the box never covers
+    // the map (it took a third of a 360 px screen).
+    L.control.layers(null, overlays, { collapsed: isNarrow(map), position: "topright" }).addTo(map);
     legend(options.states).addTo(map);
 
     function params(extra) {
@@ -31,14 +36,15 @@
 
     function refresh() {
       rememberView(map);
-      say(labels.loading);
+      say(labels.loading, "loading");
       loadData(params()).then(function (answer) {
         data.clearLayers();
         var count = answer.kind === "points" ? drawPoints(answer) : drawCells(answer);
-        say(summary(answer, count));
+        say(summary(answer, count), "loaded");
         common.markReady();
       }, function (error) {
-        say(error.message || labels.failed, true);
+        data.clearLayers();
+        say(failure(error, labels), "failed");
       });
       if (map.hasLayer(heat)) { refreshHeat(); }
     }
@@ -47,7 +53,10 @@
       loadHeat(params({ layer: "heat" })).then(function (answer) {
         var most = Math.max.apply(null, answer.cells.map(function (c) { return c.count || 1; }).concat([1]));
         heat.setLatLngs(answer.cells.map(function (c) { return [c.lat, c.lon, (c.count || 1) / most]; }));
-      }, function (error) { say(error.message || labels.failed, true); });
+      }, function (error) {
+        heat.setLatLngs([]);
+        say(failure(error, labels), "failed");
+      });
     }
 
     function drawCells(answer) {
@@ -72,7 +81,9 @@
       answer.columns.forEach(function (name, index) { at[name] = index; });
       answer.rows.forEach(function (row) {
         var point = { id: row[at.id], code: row[at.code], state: row[at.state], lat: row[at.lat],
-                      lon: row[at.lon], url: answer.url + row[at.id] };
+                      lon: row[at.lon], url: answer.url + row[at.id],
+                      category: (options.categories || {})[row[at.category]],
+                      age: ageText(row[at.age_minutes], options.locale) };
         var state = options.states[point.state] || { colour: "#111827", label: point.state };
         var marker = L.circleMarker([point.lat, point.lon], {
           radius: 8, color: "#ffffff", weight: 2, fillColor: state.colour, fillOpacity: 0.9
@@ -93,16 +104,47 @@
       return text;
     }
 
-    function say(text, isError) {
+    // `state`: loading, loaded or failed (data-state, for styles and tests).
+    function say(text, state) {
       if (!status) { return; }
       status.textContent = text || "";
-      status.classList.toggle("error", !!isError);
+      status.dataset.state = state;
+      status.classList.toggle("error", state === "failed");
     }
 
-    map.on("moveend", common.debounce(refresh, 200));
+    var refreshSoon = common.debounce(refresh, 200);
+    map.on("moveend", refreshSoon);
     map.on("overlayadd", function (event) { if (event.layer === heat) { refreshHeat(); } });
+    window.addEventListener("online", refreshSoon);
     refresh();
   };
+
+  function isNarrow(map) {
+    return map.getContainer().clientWidth < 600;
+  }
+
+  // What a failed request means to the reader: the server's reason when it gave one (a bad
+  // filter, a session that ended), else that the data could not be loaded (network down, a
+  // gateway's error page).
+  function failure(error, labels) {
+    var reason = error && error.message;
+    if (!reason) { return labels.failed; }
+    return labels.failedBecause.replace("%(reason)s", reason);
+  }
+
+  // "3 hari yang lalu", "kemarin", "5 minutes ago": the browser's words for the report's age in
+  // the page's language. Without Intl.RelativeTimeFormat, no age rather than a wrong one.
+  function ageText(minutes, locale) {
+    if (typeof minutes !== "number" || !window.Intl || !Intl.RelativeTimeFormat) { return null; }
+    var format = new Intl.RelativeTimeFormat(locale || undefined, { numeric: "auto" });
+    var hours = Math.floor(minutes / 60);
+    var days = Math.floor(hours / 24);
+    if (minutes < 60) { return format.format(-minutes, "minute"); }
+    if (hours < 24) { return format.format(-hours, "hour"); }
+    if (days < 31) { return format.format(-days, "day"); }
+    if (days < 365) { return format.format(-Math.floor(days / 30), "month"); }
+    return format.format(-Math.floor(days / 365), "year");
+  }
 
   // A round marker sized by the count, its ring split by status (a conic gradient set through
   // the CSSOM, which the CSP allows); "< 3" where the count is withheld.
@@ -153,12 +195,18 @@
     return box;
   }
 
+  // Code, category, status, age and the link to the report: enough to decide whether to open
+  // it. Text nodes only, so nothing in a name can become markup.
   function popup(point, state, labels) {
     var common = ApoaMaps.common;
     var box = common.element("div", "point-popup");
     box.appendChild(common.element("strong", "code", point.code));
-    box.appendChild(common.element("p", null, state.label));
-    var link = common.element("a", null, labels.openReport);
+    if (point.category) { box.appendChild(common.element("p", "category", point.category)); }
+    box.appendChild(common.element("p", "state", state.label));
+    if (point.age) {
+      box.appendChild(common.element("p", "age", labels.received.replace("%(age)s", point.age)));
+    }
+    var link = common.element("a", "open", labels.openReport);
     link.href = point.url;
     box.appendChild(link);
     return box;

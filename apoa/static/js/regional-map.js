@@ -3,6 +3,9 @@
 // view from options.dataUrl as the user pans and zooms (debounced, stale requests aborted), colours
 // them by band (the colours live in css/regional.css), and keeps a legend. The server decides the
 // bands and never sends the number of an area under 3 reports: this script only shows labels.
+// A request that fails says so in words in the status line above the map (texts from the page),
+// takes the areas it can no longer vouch for off the map, and the next move (or the network
+// coming back) tries again.
 (function () {
   "use strict";
 
@@ -26,6 +29,7 @@
     // jurisdiction's view, not folium's starting one.
     if (options.bounds) { map.fitBounds(options.bounds, { animate: false }); }
     map.on("moveend", schedule);
+    window.addEventListener("online", schedule);
     load();
 
     function schedule() {
@@ -48,8 +52,9 @@
           showError(null);
         })
         .catch(function (error) {
-          if (error.name === "AbortError") { return; }
-          showError(error.message || text.error);
+          if (error.name === "AbortError" || pending !== controller) { return; }
+          forget();
+          showError(error.fromServer ? error.message : text.error);
         })
         .then(function () {
           if (pending === controller) {
@@ -68,14 +73,25 @@
       return options.dataUrl + "?" + params.toString();
     }
 
+    // An answer that is not 2xx is a failure, with the server's own words when it gave some
+    // (a network failure's TypeError has only the browser's, which are not for the user).
     function readJson(response) {
       return response.json().catch(function () { return {}; }).then(function (body) {
         if (!response.ok) {
           var message = body && body.error && body.error.message;
-          throw new Error(message ? text.error + " " + message : text.error);
+          var failure = new Error(message ? text.error + " " + message : text.error);
+          failure.fromServer = true;
+          throw failure;
         }
         return body;
       });
+    }
+
+    // Areas and legend drawn from an earlier answer no longer match the view: off the map.
+    function forget() {
+      if (areas) { map.removeLayer(areas); }
+      areas = null;
+      legend.update([]);
     }
 
     function draw(body) {
@@ -118,11 +134,14 @@
     var box = null;
     control.onAdd = function () {
       box = L.DomUtil.create("div", "apoa-legend");
+      box.hidden = true;      // until the first answer brings its entries
       L.DomEvent.disableClickPropagation(box);
       return box;
     };
     control.update = function (entries) {
       while (box.firstChild) { box.removeChild(box.firstChild); }
+      box.hidden = !entries.length;
+      if (!entries.length) { return; }
       var title = L.DomUtil.create("p", "apoa-legend-title", box);
       title.textContent = text.legendTitle || "";
       var list = L.DomUtil.create("ul", "", box);
@@ -130,7 +149,8 @@
         var item = L.DomUtil.create("li", "", list);
         L.DomUtil.create("span", "apoa-swatch apoa-band-" + entry.band, item).setAttribute("aria-hidden", "true");
         var label = L.DomUtil.create("span", "", item);
-        label.textContent = entry.band === 0 && text.legendNote ? entry.label + " (" + text.legendNote + ")" : entry.label;
+        var note = entry.band === 0 ? text.legendNote : entry.band === "none" ? text.legendNone : null;
+        label.textContent = note ? entry.label + " (" + note + ")" : entry.label;
       });
     };
     return control;
