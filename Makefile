@@ -47,7 +47,8 @@ bench: setup
 	$(BIN)/python bench/region_lookup.py; \
 	$(BIN)/python bench/submit.py; \
 	$(BIN)/python bench/maps.py; \
-	$(BIN)/python bench/summaries.py
+	$(BIN)/python bench/summaries.py; \
+	$(BIN)/python bench/page_weight.py
 
 # Every benchmark at --scale smoke against a database of its own, made afresh (apoa_bench_smoke):
 # fails when a benchmark breaks, never because a target is missed at that scale.

@@ -30,6 +30,7 @@ def create_app(config=None, environ=None):
     register_extensions(app)
     register_request_transaction(app)
     register_security(app)
+    register_weight(app)
     register_blueprints(app)
     register_commands(app)
     register_error_handlers(app)
@@ -69,6 +70,14 @@ def register_security(app):
     security.init_app(app)
 
 
+def register_weight(app):
+    """Compressed answers, and cache headers on what is the same for everyone (README, "Weight")."""
+    from apoa.core import caching, compression
+
+    caching.init_app(app)
+    compression.init_app(app)
+
+
 def register_request_transaction(app):
     """One commit per request, at its end; any error response rolls everything back."""
 
@@ -95,16 +104,24 @@ def register_limiter(app):
     # and refuses to work without it (fails closed).
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     limiter.init_app(app)
+    # The public views' own budgets (per device and account, with an address ceiling): their 429
+    # says in Retry-After and on the page how long to wait.
+    from apoa.reports import abuse
+
+    abuse.init_app(app)
 
 
 def register_blueprints(app):
     from apoa.admin.views import bp as admin_bp
     from apoa.auth.views import bp as auth_bp
+    from apoa.core.help import bp as help_bp
     from apoa.core.views import bp as core_bp
     from apoa.jobs.health import bp as health_bp
     from apoa.jobs.views import bp as jobs_bp
     from apoa.maps.assets import bp as assets_bp
+    from apoa.maps.places import bp as places_bp
     from apoa.maps.regional_views import bp as regional_bp
+    from apoa.maps.tiles import bp as tiles_bp
     from apoa.maps.views import bp as maps_bp
     from apoa.notifications.views import bp as notifications_bp
     from apoa.reports.public_views import bp as public_bp
@@ -112,8 +129,9 @@ def register_blueprints(app):
     from apoa.summaries.export_views import bp as exports_bp
     from apoa.summaries.views import bp as summaries_bp
 
-    for blueprint in (core_bp, auth_bp, public_bp, officer_bp, admin_bp, maps_bp, regional_bp,
-                      assets_bp, exports_bp, summaries_bp, jobs_bp, health_bp, notifications_bp):
+    for blueprint in (core_bp, help_bp, auth_bp, public_bp, officer_bp, admin_bp, maps_bp,
+                      regional_bp, assets_bp, exports_bp, summaries_bp, jobs_bp, health_bp,
+                      notifications_bp, tiles_bp, places_bp):
         app.register_blueprint(blueprint)
 
 
