@@ -25,6 +25,14 @@ def sign_in(phone, staff, path="/laporan", via_redirect=True):
         page.wait_for_url("**/masuk?next=*")
     else:
         phone.goto(f"/masuk?next={path}")
+    give_credentials(phone, staff)
+    assert page.url.endswith(path), (page.url, page.inner_text("main"))
+
+
+def give_credentials(phone, staff):
+    """On the sign-in page: email and password, then the code the authenticator shows now; ends
+    signed in, wherever the app sends `staff`."""
+    page = phone.page
     page.fill("#email", staff.email)
     page.fill("#password", staff.password)
     with page.expect_navigation():
@@ -33,5 +41,4 @@ def sign_in(phone, staff, path="/laporan", via_redirect=True):
     page.fill("#code", staff.code())
     with page.expect_navigation():
         page.locator("main form button[type=submit]").click()
-    assert page.url.endswith(path), (page.url, page.inner_text("main"))
     assert page.inner_text("header .who").strip() == staff.name

@@ -16,6 +16,7 @@ from apoa.extensions import db
 from apoa.reports.models import Report
 from apoa.reports.tracking import display
 from apoa.reports.workflow import Action, apply
+from tests.browser.helpers import give_credentials
 
 pytestmark = [pytest.mark.browser, pytest.mark.no_db_transaction]
 
@@ -27,18 +28,9 @@ JAKARTA = (106.8271, -6.1754)  # no office's jurisdiction in the browser databas
 def sign_in_at_the_door(phone, staff):
     """Open /masuk as a person would, give email, password and the app's code; return the path
     the sign-in ended on."""
-    page = phone.page
     phone.goto("/masuk")
-    page.fill("#email", staff.email)
-    page.fill("#password", staff.password)
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
-    page.wait_for_url("**/masuk/kode")
-    page.fill("#code", staff.code())
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
-    assert page.inner_text("header .who").strip() == staff.name
-    return page.url.removeprefix(phone.live.url)
+    give_credentials(phone, staff)
+    return phone.page.url.removeprefix(phone.live.url)
 
 
 def take(live, code, *steps):
