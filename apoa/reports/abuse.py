@@ -133,11 +133,18 @@ def budgets_enabled():
     return current_app.config.get("RATELIMIT_ENABLED", True)
 
 
+def budgets_counted():
+    """Whether requests are counted against the budgets: not with limits off, nor in an app whose
+    every request a benchmark exempts (bench/_common.exempt_from_limits: all its clients are
+    127.0.0.1); there the store is still asked whether it answers. No setting reaches this."""
+    return budgets_enabled() and not current_app.config.get("EXEMPT_ALL_BUDGETS", False)
+
+
 def exhausted_until(budgets):
     """When the last of the exhausted limits among `budgets` resets (a Unix time), or None if
     every one still has room. All are asked, so the wait told is the true one even when an hourly
     and a daily limit are both used up."""
-    if not budgets_enabled():
+    if not budgets_counted():
         return None
     strategy = limiter.limiter
     resets = []
@@ -166,7 +173,7 @@ def refuse_when_exhausted(budgets, fail_closed=False):
 def spend(budgets):
     """Count one request against every limit of `budgets`. A store failure is logged only: what
     was counted has already happened (a report accepted must not become a 500)."""
-    if not budgets_enabled():
+    if not budgets_counted():
         return
     strategy = limiter.limiter
     try:
