@@ -36,8 +36,11 @@ def find_place(page, typed, choose):
     page.press("#place-search-q", "Enter")
     choice = page.locator(".place-search-choice", has_text=choose).first
     choice.wait_for()
+    # Leaflet starts an animated zoom one frame after fitBounds, so "not animating" can be read
+    # before it begins: wait for the move's end instead.
+    page.evaluate(f"() => {{ window.__placeMoved = new Promise(done => {FIRST_MAP}.once('moveend', done)); }}")
     choice.click()
-    page.wait_for_function(f"() => !{FIRST_MAP}._animatingZoom")
+    page.evaluate("() => window.__placeMoved")
 
 
 def test_a_resident_finds_the_street_area_by_name_and_sees_it_named(live, phone):
