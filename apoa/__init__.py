@@ -127,12 +127,21 @@ def register_blueprints(app):
     from apoa.reports.public_views import bp as public_bp
     from apoa.reports.views import bp as officer_bp
     from apoa.summaries.export_views import bp as exports_bp
+    from apoa.feedback.views import bp as cases_bp
     from apoa.summaries.views import bp as summaries_bp
+    from apoa.whatsapp.admin_views import admin_bp as whatsapp_admin_bp
+    from apoa.whatsapp.officer_views import officer_bp as whatsapp_officer_bp
+    from apoa.whatsapp.views import bp as whatsapp_bp
 
     for blueprint in (core_bp, help_bp, auth_bp, public_bp, officer_bp, admin_bp, maps_bp,
                       regional_bp, assets_bp, exports_bp, summaries_bp, jobs_bp, health_bp,
-                      notifications_bp, tiles_bp, places_bp):
+                      notifications_bp, tiles_bp, places_bp, whatsapp_bp, whatsapp_officer_bp,
+                      whatsapp_admin_bp, cases_bp):
         app.register_blueprint(blueprint)
+    if app.config["WHATSAPP_SIMULATOR"]:  # never in production (config.py refuses it there)
+        from apoa.whatsapp.simulator import simulator_bp
+
+        app.register_blueprint(simulator_bp)
 
 
 def register_commands(app):

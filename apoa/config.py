@@ -55,6 +55,14 @@ SETTINGS = (
     Setting("APOA_SMTP_FROM", None),
     Setting("APOA_SMTP_TLS", None),
     Setting("APOA_BASE_URL", None),
+    Setting("APOA_WHATSAPP_GRAPH_URL", ""),
+    Setting("APOA_WHATSAPP_API_VERSION", "v21.0"),
+    Setting("APOA_WHATSAPP_PHONE_NUMBER_ID", None),
+    Setting("APOA_WHATSAPP_TOKEN", None),
+    Setting("APOA_WHATSAPP_APP_SECRET", None),
+    Setting("APOA_WHATSAPP_VERIFY_TOKEN", None),
+    Setting("APOA_WHATSAPP_STATUS_TEMPLATE", "apoa_status_update"),
+    Setting("APOA_WHATSAPP_SIMULATOR", None),
 )
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -143,6 +151,7 @@ def _flask_config(values, env):
         # Seconds between a failed job's tries: each wait four times the one before.
         "JOBS_RETRY_INTERVALS": (30, 120, 480, 1920),
         **_mail_config(values, production),
+        **_whatsapp_config(values, production),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
@@ -181,6 +190,42 @@ def _mail_config(values, production):
             "SMTP_USER": values["APOA_SMTP_USER"] or "",
             "SMTP_PASSWORD": values["APOA_SMTP_PASSWORD"] or "",
             "SMTP_FROM": values["APOA_SMTP_FROM"] or "APOA <apoa@localhost>", "BASE_URL": base_url}
+
+
+# Development's stand-ins: the local fake of the Graph API (apoa/whatsapp/fake_graph.py) accepts
+# them, and the simulator page signs its webhook deliveries with the same secret.
+DEV_WHATSAPP = {"APOA_WHATSAPP_PHONE_NUMBER_ID": "100000000000001",
+                "APOA_WHATSAPP_TOKEN": "dev-whatsapp-token",
+                "APOA_WHATSAPP_APP_SECRET": "dev-whatsapp-app-secret",
+                "APOA_WHATSAPP_VERIFY_TOKEN": "dev-whatsapp-verify-token"}
+
+
+def _whatsapp_config(values, production):
+    """The WhatsApp Business Cloud API. Without APOA_WHATSAPP_GRAPH_URL nothing is sent (the
+    messages wait, queued, in wa_outbound). Production needs real secrets and never runs the
+    simulator page."""
+    graph_url = (values["APOA_WHATSAPP_GRAPH_URL"] or "").rstrip("/")
+    if graph_url and not graph_url.startswith(("http://", "https://")):
+        raise ConfigError("APOA_WHATSAPP_GRAPH_URL must start with https:// or http://")
+    secrets = {}
+    for name, dev_value in DEV_WHATSAPP.items():
+        secrets[name] = values[name] or ("" if production else dev_value)
+        if production and graph_url and not secrets[name]:
+            raise ConfigError(f"{name} must be set when APOA_WHATSAPP_GRAPH_URL is "
+                              "(APOA_ENV=production)")
+    simulator = _boolean("APOA_WHATSAPP_SIMULATOR",
+                         values["APOA_WHATSAPP_SIMULATOR"] or ("false" if production else "true"),
+                         production=False)
+    if production and simulator:
+        raise ConfigError("APOA_WHATSAPP_SIMULATOR cannot be on in production")
+    return {"WHATSAPP_GRAPH_URL": graph_url,
+            "WHATSAPP_API_VERSION": values["APOA_WHATSAPP_API_VERSION"],
+            "WHATSAPP_PHONE_NUMBER_ID": secrets["APOA_WHATSAPP_PHONE_NUMBER_ID"],
+            "WHATSAPP_TOKEN": secrets["APOA_WHATSAPP_TOKEN"],
+            "WHATSAPP_APP_SECRET": secrets["APOA_WHATSAPP_APP_SECRET"],
+            "WHATSAPP_VERIFY_TOKEN": secrets["APOA_WHATSAPP_VERIFY_TOKEN"],
+            "WHATSAPP_STATUS_TEMPLATE": values["APOA_WHATSAPP_STATUS_TEMPLATE"],
+            "WHATSAPP_SIMULATOR": simulator}
 
 
 def default_jobs_queue(env):

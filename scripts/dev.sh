@@ -254,24 +254,25 @@ stop_background() {
 }
 
 stop_app() {
-  for name in gunicorn scheduler worker sink; do stop_background "$name"; done
+  for name in gunicorn scheduler worker sink fakegraph; do stop_background "$name"; done
 }
 
 # A helper that failed at start (a missing setting, Redis refused) should not go unnoticed beside
 # gunicorn's log: say so on the terminal.
 report_early_exits() {
   sleep 8
-  for name in sink worker scheduler; do
+  for name in sink fakegraph worker scheduler; do
     running "$name" || log "$name has stopped: see $LOG_DIR/$name.log"
   done
 }
 
-# gunicorn in the foreground (its log on the terminal); the worker, the scheduler and the mail
-# sink in the background. Ctrl-C or gunicorn's end stops those too; PostgreSQL and Redis keep
-# running for the next `make run` or `make test` (`make stop` ends everything).
+# gunicorn in the foreground (its log on the terminal); the worker, the scheduler, the mail sink
+# and the fake WhatsApp Graph API in the background. Ctrl-C or gunicorn's end stops those too;
+# PostgreSQL and Redis keep running for the next `make run` or `make test` (`make stop` ends
+# everything).
 serve() {
-  local host=$1 port=$2
-  mkdir -p "$RUN_DIR" "$LOG_DIR" "$INSTANCE/mail"
+  local host=$1 port=$2 graph_port_file="$INSTANCE/whatsapp-fake/port"
+  mkdir -p "$RUN_DIR" "$LOG_DIR" "$INSTANCE/mail" "$INSTANCE/whatsapp-fake"
   if running gunicorn; then
     log "already serving (gunicorn pid $(cat "$RUN_DIR/gunicorn.pid")): make stop first"; exit 1
   fi
@@ -279,15 +280,29 @@ serve() {
   while read -r name; do unset "$name"; done < <(compgen -e | grep '^APOA_SMTP_' || true)
   export APOA_SMTP_HOST=127.0.0.1 APOA_SMTP_PORT
   APOA_SMTP_PORT=$(instance_port "$SMTP_PORT_FILE" 2525)
+  # Likewise WhatsApp goes to the local fake, never to Meta: the app and the fake share the
+  # development stand-ins of apoa/config.py (DEV_WHATSAPP), exported so no .env can differ.
+  local dev_whatsapp
+  dev_whatsapp=$("$VENV/bin/python" -c 'import shlex; from apoa.config import DEV_WHATSAPP as dev
+print("\n".join(f"export {name}={shlex.quote(value)}" for name, value in dev.items()))')
+  eval "$dev_whatsapp"
+  export APOA_WHATSAPP_GRAPH_URL
+  APOA_WHATSAPP_GRAPH_URL="http://127.0.0.1:$(instance_port "$graph_port_file" 8790)"
   trap 'kill "${WATCHER:-}" 2>/dev/null || true; stop_app' EXIT
   trap 'exit 130' INT TERM
   start_background sink "$VENV/bin/python" -m apoa.notifications.sink --host 127.0.0.1 \
     --port "$APOA_SMTP_PORT" --maildir "$INSTANCE/mail"
+  start_background fakegraph "$VENV/bin/python" -m apoa.whatsapp.fake_graph --host 127.0.0.1 \
+    --port "$(cat "$graph_port_file")" --data "$INSTANCE/whatsapp-fake" \
+    --token "$APOA_WHATSAPP_TOKEN" --phone-number-id "$APOA_WHATSAPP_PHONE_NUMBER_ID" \
+    --webhook "http://$host:$port/whatsapp/webhook" --app-secret "$APOA_WHATSAPP_APP_SECRET"
   start_background worker "$VENV/bin/flask" --app apoa jobs worker
   start_background scheduler "$VENV/bin/flask" --app apoa jobs scheduler
   report_early_exits & WATCHER=$!
   log "serving on http://$host:$port (gunicorn); mail lands in $INSTANCE/mail"
-  log "Ctrl-C stops gunicorn, worker, scheduler and mail sink; \`make stop\` also PostgreSQL, Redis"
+  log "WhatsApp messages go to the fake Graph API on $APOA_WHATSAPP_GRAPH_URL"
+  log "Ctrl-C stops gunicorn, worker, scheduler, mail sink and fake Graph API;"
+  log "\`make stop\` also PostgreSQL and Redis"
   "$VENV/bin/gunicorn" -c "$ROOT/deploy/gunicorn.conf.py" --bind "$host:$port" \
     --pid "$RUN_DIR/gunicorn.pid" apoa.wsgi:app
 }

@@ -28,7 +28,7 @@ from tests.factories import Factories
 # The job queue's fixtures (job_worker, jobs_app, ...): tests/jobs/worker.py; the fixed clock
 # (`clock`, the `date_sensitive` marker, --today): tests/clock.py; the local SMTP server
 # (smtp_sink, mail_to_sink): tests/notifications/mailsink.py.
-pytest_plugins = ["tests.jobs.worker", "tests.clock", "tests.notifications.mailsink"]
+pytest_plugins = ["tests.jobs.worker", "tests.clock", "tests.notifications.mailsink", "tests.whatsapp.fakegraph"]
 
 REGIONS_DIR = Path(os.environ.get("APOA_REGIONS_DIR") or Path(__file__).resolve().parents[2] / "shared/data/regions")
 TEST_PASSWORD = "correct-horse-battery"

@@ -79,3 +79,35 @@ def test_several_contact_keys_allow_rotation():
 def test_rate_limits_cannot_be_switched_off_in_production():
     with pytest.raises(ConfigError, match="APOA_RATELIMIT_ENABLED"):
         build_config(production(APOA_RATELIMIT_ENABLED="false"))
+
+
+WHATSAPP_SECRETS = {"APOA_WHATSAPP_PHONE_NUMBER_ID": "106540352242922", "APOA_WHATSAPP_TOKEN": "EAAG" + "x" * 40,
+                    "APOA_WHATSAPP_APP_SECRET": "s" * 32, "APOA_WHATSAPP_VERIFY_TOKEN": "v" * 24}
+
+
+def test_production_with_whatsapp_needs_each_of_its_secrets():
+    graph = {"APOA_WHATSAPP_GRAPH_URL": "https://graph.facebook.com"}
+    config = build_config(production(**graph, **WHATSAPP_SECRETS))
+    assert config["WHATSAPP_TOKEN"] == WHATSAPP_SECRETS["APOA_WHATSAPP_TOKEN"]
+    assert config["WHATSAPP_SIMULATOR"] is False
+    for name in WHATSAPP_SECRETS:
+        with pytest.raises(ConfigError, match=name):
+            build_config(production(**graph, **{**WHATSAPP_SECRETS, name: ""}))
+
+
+def test_production_never_uses_the_development_whatsapp_secrets():
+    config = build_config(production())
+    assert config["WHATSAPP_GRAPH_URL"] == ""
+    assert config["WHATSAPP_APP_SECRET"] == "" and config["WHATSAPP_TOKEN"] == ""
+
+
+def test_the_whatsapp_simulator_is_refused_in_production_and_on_by_default_elsewhere():
+    with pytest.raises(ConfigError, match="APOA_WHATSAPP_SIMULATOR"):
+        build_config(production(APOA_WHATSAPP_SIMULATOR="true"))
+    assert build_config({"APOA_DATABASE_URL": DB})["WHATSAPP_SIMULATOR"] is True
+    assert build_config({"APOA_DATABASE_URL": DB, "APOA_WHATSAPP_SIMULATOR": "false"})["WHATSAPP_SIMULATOR"] is False
+
+
+def test_a_whatsapp_graph_url_must_be_an_address():
+    with pytest.raises(ConfigError, match="APOA_WHATSAPP_GRAPH_URL"):
+        build_config({"APOA_DATABASE_URL": DB, "APOA_WHATSAPP_GRAPH_URL": "graph.facebook.com"})

@@ -10,7 +10,8 @@ from tests.conftest import app_environ, drop_database, recreate_database
 EXPECTED_TABLES = {"region", "region_part", "region_source", "office", "office_region", "user_account",
                    "category", "report", "report_event", "attachment", "audit_log", "recovery_code",
                    "report_grid", "summary_due", "summary_flow", "summary_open",
-                   "summary_report", "notification", "hotspot_snapshot"}
+                   "summary_report", "notification", "hotspot_snapshot", "wa_conversation",
+                   "wa_inbound", "wa_outbound", "wa_block", "service_case"}
 
 
 def tables(url):

@@ -14,7 +14,7 @@ LANDING = {"officer": "/tugas-saya", "supervisor": "/tugas-saya", "regional_head
 # What each role must find in its header (the pages of its work), in this order where it matters.
 NAV_PAGES = {
     "officer": ["/tugas-saya", "/laporan", "/peta", "/ekspor", "/notifikasi"],
-    "supervisor": ["/tugas-saya", "/laporan", "/peta", "/ringkasan", "/peta/wilayah",
+    "supervisor": ["/tugas-saya", "/laporan", "/peta", "/ringkasan", "/kasus/", "/peta/wilayah",
                    "/ringkasan/bulanan", "/ekspor", "/notifikasi"],
     "regional_head": ["/peta", "/ringkasan", "/peta/wilayah", "/ringkasan/bulanan", "/ekspor"],
     "admin": ["/admin/pengguna"],

@@ -33,19 +33,23 @@ class Permission(str, enum.Enum):
     manage_users = "manage_users"
     manage_offices = "manage_offices"
     manage_jobs = "manage_jobs"          # the job queue at /admin/tugas: failures, retries
+    ask_reporter = "ask_reporter"        # send a WhatsApp reporter a question (never the number)
+    answer_cases = "answer_cases"        # complaints and questions to the office (apoa/feedback)
+    manage_whatsapp = "manage_whatsapp"  # failed WhatsApp sends, blocked numbers
 
 
 _OFFICER = {Permission.view_report, Permission.screen, Permission.field_work,
-            Permission.export_reports}
+            Permission.export_reports, Permission.ask_reporter}
 ROLE_PERMISSIONS = {
     Role.resident: frozenset(),
     Role.officer: frozenset(_OFFICER),
     Role.supervisor: frozenset(_OFFICER | {Permission.assign, Permission.approve, Permission.reopen,
-                                            Permission.reveal_contact, Permission.view_aggregates}),
+                                            Permission.reveal_contact, Permission.view_aggregates,
+                                            Permission.answer_cases}),
     Role.regional_head: frozenset({Permission.view_aggregates}),
     # The admin configures the system and reads no report content.
     Role.admin: frozenset({Permission.manage_users, Permission.manage_offices,
-                           Permission.manage_jobs}),
+                           Permission.manage_jobs, Permission.manage_whatsapp}),
 }
 
 
@@ -74,7 +78,26 @@ def can(user, permission, report=None):
     return _object_rule(user, Permission(permission), report)
 
 
+def can_for_office(user, permission, office_id):
+    """Whether `user` may use `permission` on something that belongs to an office rather than to
+    a report (a complaint, a question): the same jurisdiction rule as for reports."""
+    if not has_permission(user, permission):
+        return False
+    office_ids = jurisdiction_office_ids(user)
+    return office_ids is ALL_OFFICES or office_id in office_ids
+
+
+def offices_visible(user, permission):
+    """The office ids whose cases `user` may see with `permission`, or ALL_OFFICES."""
+    if not has_permission(user, permission):
+        return set()
+    return jurisdiction_office_ids(user)
+
+
 def _object_rule(user, permission, report):
+    if permission is Permission.ask_reporter:
+        # Only a WhatsApp reporter who agreed to be contacted can be asked; the number stays hidden.
+        return report.channel == "whatsapp" and report.contact is not None
     if permission is Permission.field_work:
         return report.assignee_id == user.id
     if permission is Permission.approve:

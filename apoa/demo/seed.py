@@ -21,7 +21,8 @@ from apoa.auth.totp import enrol_with_secret
 from apoa.extensions import db
 from apoa.regions.lookup import locate_many
 from apoa.regions.models import Region
-from apoa.regions.offices import create_office, find_office, set_jurisdiction
+from apoa.regions.offices import (create_office, find_office, set_jurisdiction,
+                                  set_visiting_details)
 from apoa.reports.models import Category, Report, ReportEvent
 from apoa.reports.states import ActionTaken, Outcome, PlaceKind, State
 from apoa.reports.tracking import new_code
@@ -44,6 +45,14 @@ OFFICES = (
     ("KANIM-KETAPANG", "Kantor Imigrasi Kelas II TPI Ketapang", "kantor", "KANWIL-KALBAR",
      ("61.04",)),
 )
+
+# What the WhatsApp information menu tells residents; demo values, not the offices' real ones.
+DEMO_HOURS = "Senin–Jumat 08.00–16.00 WIB (data demo)"
+VISITING = {
+    "KANIM-KOTABUMI": "Jl. Contoh Kotabumi No. 1, Lampung Utara (alamat demo)",
+    "KANIM-KARAWANG": "Jl. Contoh Karawang No. 1, Karawang (alamat demo)",
+    "KANIM-KETAPANG": "Jl. Contoh Ketapang No. 1, Ketapang (alamat demo)",
+}
 
 # (email, name, role, office code)
 USERS = (
@@ -124,6 +133,9 @@ def _seed_offices():
             if regions:
                 set_jurisdiction(code, regions)
             created += 1
+    for code, address in VISITING.items():
+        if find_office(code).address is None:  # a demo made before offices had addresses
+            set_visiting_details(code, address, DEMO_HOURS)
     return created
 
 

@@ -10,10 +10,12 @@
   commit after the function returns, a rollback if it raises, retries with growing waits
   (APOA config JOBS_RETRY_INTERVALS); a job that fails every time stays in RQ's failed registry
   with its input, for /admin/tugas to run again.
+- `enqueue_now(func, *args)`: queued at once, True or False; for input that is in no database
+  (the WhatsApp webhook answers 503 on False, so Meta delivers again).
 - `flask --app apoa jobs scheduler` queues the periodic jobs of schedule.py.
 - Tests: inside the suite's rolled-back transaction nothing reaches Redis; `pending()` lists what
   was committed and `run_pending()` runs it in the test's session.
 """
-from apoa.jobs.queueing import QueuedCall, enqueue, init_app, pending, run_pending
+from apoa.jobs.queueing import QueuedCall, enqueue, enqueue_now, init_app, pending, run_pending
 
-__all__ = ["QueuedCall", "enqueue", "init_app", "pending", "run_pending"]
+__all__ = ["QueuedCall", "enqueue", "enqueue_now", "init_app", "pending", "run_pending"]

@@ -85,6 +85,28 @@ def enqueue(func, *args, **kwargs):
     return call
 
 
+def enqueue_now(func, *args, **kwargs):
+    """Put a call on the queue at once, whatever the transaction, and say whether the queue took
+    it: for work whose input is in no database yet (a webhook's delivery), where the caller must
+    answer an error, and be asked again, rather than lose it."""
+    call = QueuedCall(dotted_path(func), tuple(args), dict(kwargs))
+    _check_json(call)
+    session = db.session()
+    if isinstance(session.bind, Connection):
+        _held.setdefault(session.bind, []).append(call)
+        return True
+    queue = job_queue()
+    if queue is None:
+        log.error("job %s not queued: no Redis", call.path)
+        return False
+    try:
+        put(queue, call, current_app.config["JOBS_RETRY_INTERVALS"])
+    except RedisError as error:
+        log.error("job %s not queued: %s", call.path, type(error).__name__)
+        return False
+    return True
+
+
 def dotted_path(func):
     if isinstance(func, str):
         return func

@@ -63,4 +63,9 @@ SCHEDULE = (
     Periodic("apoa.jobs.cleanup.delete_orphan_photos", every=timedelta(hours=1)),
     # What the map and the dashboard would otherwise compute on every page view.
     Periodic("apoa.maps.hotspots.refresh_hotspots", every=timedelta(minutes=5)),
+    # WhatsApp (apoa/whatsapp): conversations left for 24 hours, replies whose job was lost, and
+    # message ids and texts kept no longer than needed.
+    Periodic("apoa.whatsapp.conversation.expire_idle", every=timedelta(minutes=10)),
+    Periodic("apoa.whatsapp.housekeeping.send_lost_messages", every=timedelta(minutes=5)),
+    Periodic("apoa.whatsapp.housekeeping.forget_old_messages", daily_at=time(3, 30)),
 )

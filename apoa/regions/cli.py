@@ -91,6 +91,20 @@ def set_regions_command(code, region_codes):
     click.echo(f"{office.code} covers {', '.join(r.kode for r in office.regions)}")
 
 
+@offices_cli.command("set-visiting")
+@click.argument("code")
+@click.option("--address", help="The office's street address, as residents should find it.")
+@click.option("--hours", help='Opening hours, e.g. "Senin–Jumat 08.00–16.00 WIB".')
+def set_visiting_command(code, address, hours):
+    """Set the address and opening hours that WhatsApp's information menu gives for office CODE."""
+    try:
+        office = offices.set_visiting_details(code, address, hours)
+    except UserValueError as error:
+        _fail(error)
+    db.session.commit()
+    click.echo(f"{office.code}: {office.address or '-'} ({office.hours or '-'})")
+
+
 @offices_cli.command("list")
 def list_command():
     """List offices with their jurisdictions."""

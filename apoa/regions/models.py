@@ -5,7 +5,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from geoalchemy2 import Geometry
 from sqlalchemy import (CheckConstraint, Column, DateTime, Float, ForeignKey, Index, Integer,
-                        String, Table, func, text)
+                        String, Table, Text, func, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from apoa.extensions import db
@@ -134,6 +134,9 @@ class Office(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(10))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("office.id", ondelete="RESTRICT"))
+    # What residents are told when they ask where to go (WhatsApp's information menu).
+    address: Mapped[str | None] = mapped_column(Text)
+    hours: Mapped[str | None] = mapped_column(String(200))
 
     parent = relationship("Office", remote_side=[id], back_populates="children")
     children = relationship("Office", back_populates="parent", order_by="Office.name")

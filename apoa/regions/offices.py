@@ -41,6 +41,25 @@ def create_office(code, name, kind, parent_code=None):
     return office
 
 
+MAX_HOURS_LENGTH = 200
+
+
+def set_visiting_details(code, address=None, hours=None):
+    """Set what residents are told about visiting the office (WhatsApp's information menu): its
+    address and opening hours. A value left as None is kept; an empty one is removed."""
+    office = get_office(code)
+    if hours is not None and len(hours.strip()) > MAX_HOURS_LENGTH:
+        raise UserValueError(_("The opening hours may be at most %(n)d characters.",
+                               n=MAX_HOURS_LENGTH))
+    if address is not None:
+        office.address = address.strip() or None
+    if hours is not None:
+        office.hours = hours.strip() or None
+    db.session.flush()
+    log.info("visiting details of office %s set", office.code)
+    return office
+
+
 def _parse_kind(kind):
     try:
         return OfficeKind(kind)

@@ -33,6 +33,7 @@ from apoa.reports.tasks import MAX_TASKS, my_tasks, parse_near
 from apoa.reports.tracking import display, normalise as normalise_code
 from apoa.reports.workflow import (FINDING_OUTCOMES, Action, InvalidTransition, apply,
                                    available_actions, next_step, transition_for)
+from apoa.whatsapp.questions import EVENT_TITLES as WHATSAPP_EVENT_TITLES
 
 bp = Blueprint("officer", __name__)
 log = logging.getLogger("apoa.reports")
@@ -192,12 +193,14 @@ def event_title(event):
     reporter_steps = {"submit": _("Received"), "follow_up": _("Additional information")}
     if event.action in reporter_steps:
         return reporter_steps[event.action]
+    if event.action in WHATSAPP_EVENT_TITLES:
+        return WHATSAPP_EVENT_TITLES[event.action]
     return Action(event.action).title if event.action in Action.__members__ else event.action
 
 
 def event_actor(event):
     """Who acted. The reporter is never named: their identity is hidden from everyone by default."""
-    if event.action in ("submit", "follow_up"):
+    if event.action in ("submit", "follow_up", "reporter_answer"):
         return _("Reporter")
     return event.actor.name if event.actor else None
 

@@ -27,6 +27,7 @@ from apoa.reports.models import ReportEvent
 from apoa.reports.queries import pending_decision
 from apoa.reports.sla import due_at
 from apoa.reports.states import ActionTaken, Outcome, State
+from apoa.whatsapp.status import tell_reporter
 
 log = logging.getLogger("apoa.reports")
 
@@ -139,6 +140,7 @@ def _record(report, actor, action, from_state, note, detail):
     db.session.add(event)
     db.session.flush()
     notify(report, event)  # in this transaction: the bell is never ahead of the data nor behind it
+    tell_reporter(report, event)  # a WhatsApp reporter hears of a new public status
     record(f"report.{action.value}", f"report:{report.id}",
            {"from": from_state, "to": report.state, **(detail or {})}, actor=actor)
     log.info("user %s: %s on report %s (%s -> %s)", actor.id, action.value, report.id, from_state,

@@ -13,6 +13,7 @@ from flask_login import current_user
 from apoa.auth.guards import guard_staff_pages
 from apoa.auth.permissions import Permission, can
 from apoa.errors import NotFound, UserValueError
+from apoa.feedback.services import open_cases_count
 from apoa.maps.clusters import HEAT_DAYS
 from apoa.summaries import anomalies, charts, figures
 from apoa.summaries.dates import day_text, moment_text
@@ -43,5 +44,6 @@ def dashboard():
         chosen_preset=request.args.get("period") or "", chosen_office=office_id,
         offices=figures.offices_to_choose(user), args=request.args, method=anomalies,
         hotspot_days=HEAT_DAYS, day_text=day_text, moment_text=moment_text,
+        open_cases=open_cases_count(user),
         **charts.summary_charts(summary),
     ), 400 if error else 200

@@ -28,6 +28,9 @@ def test_the_table_names_every_periodic_job():
         "apoa.notifications.jobs.send_daily_digests": time(7, 0),
         "apoa.jobs.cleanup.delete_orphan_photos": timedelta(hours=1),
         "apoa.maps.hotspots.refresh_hotspots": timedelta(minutes=5),
+        "apoa.whatsapp.conversation.expire_idle": timedelta(minutes=10),
+        "apoa.whatsapp.housekeeping.send_lost_messages": timedelta(minutes=5),
+        "apoa.whatsapp.housekeeping.forget_old_messages": time(3, 30),
     }
 
 

@@ -1,0 +1,85 @@
+"""Cases for an office's supervisors that are not reports: complaints about the service and
+questions residents ask (from WhatsApp now; the web and the API later). Each goes from received
+to answered, with a due time, and the answer goes back by the channel it came from."""
+import enum
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, LargeBinary, String, Text, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from apoa.extensions import db
+
+
+class CaseKind(str, enum.Enum):
+    complaint = "complaint"
+    question = "question"
+
+    @property
+    def title(self):
+        return CASE_KIND_TITLES[self]
+
+    @classmethod
+    def sql_list(cls):
+        return ", ".join(f"'{member.value}'" for member in cls)
+
+
+class CaseState(str, enum.Enum):
+    received = "received"
+    answered = "answered"
+
+    @property
+    def title(self):
+        return CASE_STATE_TITLES[self]
+
+    @classmethod
+    def sql_list(cls):
+        return ", ".join(f"'{member.value}'" for member in cls)
+
+
+CASE_KIND_TITLES = {
+    CaseKind.complaint: _l("Complaint about the service"),
+    CaseKind.question: _l("Question"),
+}
+CASE_STATE_TITLES = {
+    CaseState.received: _l("Received"),
+    CaseState.answered: _l("Answered"),
+}
+
+
+class ServiceCase(db.Model):
+    __tablename__ = "service_case"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({CaseKind.sql_list()})", name="kind_known"),
+        CheckConstraint(f"state IN ({CaseState.sql_list()})", name="state_known"),
+        CheckConstraint("(state = 'answered') = (answer IS NOT NULL)", name="answer_iff_answered"),
+        CheckConstraint("char_length(body) BETWEEN 1 AND 2000", name="body_length"),
+        Index("ix_service_case_office_state_created", "office_id", "state", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id", ondelete="RESTRICT"))
+    kind: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text)
+    # How to answer: the encrypted contact (apoa/reports/contact.py), never shown to staff.
+    contact: Mapped[bytes | None] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(12), default=CaseState.received.value,
+                                       server_default=CaseState.received.value)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    office = relationship("Office")
+    answered_by = relationship("User")
+
+    @property
+    def kind_enum(self):
+        return CaseKind(self.kind)
+
+    @property
+    def state_enum(self):
+        return CaseState(self.state)
