@@ -46,6 +46,7 @@ bench: setup
 	@eval "$$(scripts/dev.sh services apoa)"; \
 	$(BIN)/python bench/region_lookup.py; \
 	$(BIN)/python bench/submit.py; \
+	$(BIN)/python bench/whatsapp.py; \
 	$(BIN)/python bench/maps.py; \
 	$(BIN)/python bench/summaries.py; \
 	$(BIN)/python bench/page_weight.py

@@ -7,7 +7,9 @@ benchmarks are told so and do not migrate it again); the databases of the full b
 apoa_bench_weight) are never touched. The benchmarks then run one after the other, in an order
 in which each finds what it needs: region_lookup (reads the regions), maps (makes 3,000
 reports), summaries (reuses them, adds their histories), submit (adds reports and audit
-entries), page_weight (loads three pages in a throttled Chromium).
+entries), whatsapp (the webhook's acknowledgements, then the bot's replies through two job workers
+and the fake Graph API, beside a few form submissions), page_weight (loads three pages in a
+throttled Chromium).
 
 Each prints its table and JSON line as usual. The run fails when a benchmark fails (it raised, or
 its run showed broken answers), takes longer than TIMEOUT_S, or does not end with its JSON line;
@@ -23,7 +25,7 @@ import time
 
 from _common import PREPARED_VARIABLE, ROOT, SMOKE_DATABASE, bench_url, ensure_database, log, require_environment
 
-BENCHMARKS = ("region_lookup", "maps", "summaries", "submit", "page_weight")
+BENCHMARKS = ("region_lookup", "maps", "summaries", "submit", "whatsapp", "page_weight")
 TIMEOUT_S = 180  # about a minute each is expected; a hung benchmark must not hang CI
 
 
