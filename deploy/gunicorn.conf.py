@@ -43,3 +43,6 @@ control_socket_disable = True
 # Requests to stdout, errors to stderr: the terminal for `make run`, the journal under systemd.
 accesslog = "-"
 errorlog = "-"
+# The path without its query string, and no referrer (which carries another page's query string):
+# a query can hold what a log must not (a number typed into the WhatsApp simulator, a search).
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"'

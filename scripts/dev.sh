@@ -279,6 +279,8 @@ serve() {
   # Mail of `make run` goes to the local sink, never to a real server: the demo users are fictional.
   while read -r name; do unset "$name"; done < <(compgen -e | grep '^APOA_SMTP_' || true)
   export APOA_SMTP_HOST=127.0.0.1 APOA_SMTP_PORT
+  # Links in mails and WhatsApp replies point at what is served here, unless told otherwise.
+  export APOA_BASE_URL="${APOA_BASE_URL:-http://$host:$port}"
   APOA_SMTP_PORT=$(instance_port "$SMTP_PORT_FILE" 2525)
   # Likewise WhatsApp goes to the local fake, never to Meta: the app and the fake share the
   # development stand-ins of apoa/config.py (DEV_WHATSAPP), exported so no .env can differ.

@@ -127,7 +127,8 @@ def send(turn):
         remember(conversation, editing=True)  # once the place is given again: the summary
         return Next("place", say=(Text(str(error.message)),))
     abuse.spend([budget])
-    log.info("conversation %s made report %s", conversation.id, report.id)
+    # Not the conversation's id: it would tie an anonymous report to the number in the log.
+    log.info("report %s made on WhatsApp", report.id)
     return Next(MENU, say=(Text(_receipt(report)),))
 
 

@@ -1,8 +1,8 @@
 """Forgetting what the WhatsApp channel no longer needs, as a periodic job.
 
-The ids of handled messages only guard against repeats, which WhatsApp makes within hours; the
-texts of sent messages (a summary can quote the report) are needed only until delivered and for
-the admin's look at failures. Neither is kept longer than KEEP.
+The ids of handled messages only guard against repeats, which WhatsApp makes within hours; a sent
+message's text is emptied when it is sent (apoa/whatsapp/sending.py), and a failed one's, kept for
+"send again", after KEEP. Neither is kept longer than KEEP.
 """
 import logging
 from datetime import datetime, timedelta, timezone
@@ -12,7 +12,7 @@ from sqlalchemy import delete, select, update
 
 from apoa import jobs
 from apoa.extensions import db
-from apoa.whatsapp.models import Inbound, Outbound, SendState
+from apoa.whatsapp.models import EMPTIED_PAYLOAD, Inbound, Outbound, SendState
 from apoa.whatsapp.outbound import SEND_BATCH
 
 log = logging.getLogger("apoa.whatsapp")
@@ -22,7 +22,6 @@ KEEP = timedelta(days=30)
 # when the reply committed): the sweep queues it again.
 LOST_AFTER = timedelta(minutes=10)
 SWEEP_LIMIT = 500
-FORGOTTEN = {"forgotten": True}
 
 
 def forget_old_messages(now=None):
@@ -34,8 +33,8 @@ def forget_old_messages(now=None):
     texts = db.session.execute(
         update(Outbound).where(Outbound.created_at < cutoff,
                                Outbound.state != SendState.queued.value,
-                               Outbound.payload != FORGOTTEN)
-        .values(payload=FORGOTTEN)).rowcount
+                               Outbound.payload != EMPTIED_PAYLOAD)
+        .values(payload=EMPTIED_PAYLOAD)).rowcount
     log.info("WhatsApp housekeeping: %d message ids deleted, %d sent texts emptied", ids, texts)
     return ids, texts
 

@@ -41,6 +41,10 @@ SEND_STATE_TITLES = {
 }
 
 
+# What a message's payload becomes once its text is no longer needed (sent, or old).
+EMPTIED_PAYLOAD = {"emptied": True}
+
+
 class Conversation(db.Model):
     """One WhatsApp number's conversation with the bot: where it is and what it has collected.
 

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from apoa import jobs
 from apoa.extensions import db
 from apoa.whatsapp import graph
-from apoa.whatsapp.models import Outbound, SendState
+from apoa.whatsapp.models import EMPTIED_PAYLOAD, Outbound, SendState
 from apoa.whatsapp.numbers import decrypt_number
 
 log = logging.getLogger("apoa.whatsapp")
@@ -93,6 +93,9 @@ def _send(row):
     row.state = SendState.sent.value
     row.sent_at = datetime.now(timezone.utc)
     row.last_error = None
+    # Its text is no longer needed, and a receipt's would tie an anonymous report's tracking code
+    # to the number; a failed message keeps its text for "send again".
+    row.payload = EMPTIED_PAYLOAD
     db.session.commit()  # it is on the phone now: no later failure may undo the record of it
     log.info("WhatsApp message %s sent (%s)", row.id, row.purpose)
 

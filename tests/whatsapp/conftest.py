@@ -8,12 +8,13 @@ replies to that message as `Reply` objects (text, choice ids) and keeps them in 
 from dataclasses import dataclass
 
 import pytest
+import requests
 from sqlalchemy import select
 
 from apoa import jobs
 from apoa.extensions import db
 from apoa.whatsapp import meta
-from apoa.whatsapp.models import Outbound
+from apoa.whatsapp.models import EMPTIED_PAYLOAD, Outbound
 from apoa.whatsapp.numbers import sender_hash
 
 WEBHOOK = "/whatsapp/webhook"
@@ -81,9 +82,18 @@ class Chat:
                                   .order_by(Outbound.id)).all()
         if rows:
             self.seen = rows[-1].id
-        fresh = [reply_of(row.payload) for row in rows]
+        fresh = [reply_of(self.payload_of(row)) for row in rows]
         self.replies.extend(fresh)
         return fresh
+
+
+    def payload_of(self, row):
+        """The message as queued; once sent, its text is emptied here and read from the fake."""
+        if row.payload != EMPTIED_PAYLOAD:
+            return row.payload
+        sent = requests.get(f"{self.app.config['WHATSAPP_GRAPH_URL']}/_fake/sent",
+                            params={"to": self.number}, timeout=10).json()["messages"]
+        return next(entry["payload"] for entry in sent if entry["id"] == row.wa_message_id)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from apoa.jobs import runner
 from apoa.jobs.queueing import QueuedCall
 from apoa.whatsapp import sending
 from apoa.whatsapp.messages import Buttons, Choice, Text, graph_payload
-from apoa.whatsapp.models import Outbound, SendState
+from apoa.whatsapp.models import EMPTIED_PAYLOAD, Outbound, SendState
 from apoa.whatsapp.numbers import sender_hash
 from apoa.whatsapp.outbound import SEND_BATCH, queue
 from tests.jobs.worker import purge_queue, start_worker
@@ -157,6 +157,17 @@ def test_a_refusal_for_good_fails_that_row_and_the_next_is_still_sent(graph_for_
     assert (first.state, first.attempts, first.last_error) == ("failed", 1, "HTTP 400, Meta error 131030")
     assert (second.state, second.attempts) == ("sent", 1)
     assert [entry["id"] for entry in graph_for_app.sent()] == [second.wa_message_id]
+
+
+def test_a_sent_message_keeps_no_text_and_a_failed_one_keeps_it_for_sending_again(graph_for_app, queued):
+    # A receipt's text names the tracking code: kept beside the number it would tie an anonymous
+    # report to its reporter.
+    first, second = queued()
+    graph_for_app.fail_next(1, 400, code=131030)
+    run_job([first.id, second.id])
+    fresh([first, second])
+    assert first.payload == graph_payload(Text(TEXT))
+    assert second.payload == EMPTIED_PAYLOAD
 
 
 def test_a_wrong_token_fails_every_row_without_a_retry(graph_for_app, queued, harness, monkeypatch):
