@@ -1,50 +1,29 @@
 """Cases for an office's supervisors that are not reports: complaints about the service and
 questions residents ask (from WhatsApp now; the web and the API later). Each goes from received
 to answered, with a due time, and the answer goes back by the channel it came from."""
-import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, LargeBinary, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from apoa.core.vocabulary import TitledEnum, titled
 from apoa.extensions import db
 
 
-class CaseKind(str, enum.Enum):
+class CaseKind(TitledEnum):
     complaint = "complaint"
     question = "question"
 
-    @property
-    def title(self):
-        return CASE_KIND_TITLES[self]
 
-    @classmethod
-    def sql_list(cls):
-        return ", ".join(f"'{member.value}'" for member in cls)
-
-
-class CaseState(str, enum.Enum):
+class CaseState(TitledEnum):
     received = "received"
     answered = "answered"
 
-    @property
-    def title(self):
-        return CASE_STATE_TITLES[self]
 
-    @classmethod
-    def sql_list(cls):
-        return ", ".join(f"'{member.value}'" for member in cls)
-
-
-CASE_KIND_TITLES = {
-    CaseKind.complaint: _l("Complaint about the service"),
-    CaseKind.question: _l("Question"),
-}
-CASE_STATE_TITLES = {
-    CaseState.received: _l("Received"),
-    CaseState.answered: _l("Answered"),
-}
+titled(CaseKind, {CaseKind.complaint: _l("Complaint about the service"),
+                  CaseKind.question: _l("Question")})
+titled(CaseState, {CaseState.received: _l("Received"), CaseState.answered: _l("Answered")})
 
 
 class ServiceCase(db.Model):

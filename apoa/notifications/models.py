@@ -1,6 +1,5 @@
 """Staff notifications: one row per person told of something about a report, and each user's
 choice of e-mail (each one, a daily digest, none)."""
-import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
@@ -9,10 +8,11 @@ from sqlalchemy import (BigInteger, CheckConstraint, DateTime, ForeignKey, Index
 from sqlalchemy.orm import Mapped, mapped_column
 
 from apoa.auth.models import User
+from apoa.core.vocabulary import TitledEnum, titled
 from apoa.extensions import db
 
 
-class Kind(str, enum.Enum):
+class Kind(TitledEnum):
     new_report = "new_report"                # to the officers and supervisors of the report's
                                              # office
     assigned = "assigned"                    # to the assignee
@@ -21,44 +21,26 @@ class Kind(str, enum.Enum):
     due_soon = "due_soon"                    # to whoever must act next, within DUE_SOON of due_at
     overdue = "overdue"                      # to the supervisors of the office
 
-    @property
-    def title(self):
-        return KIND_TITLES[self]
 
-    @classmethod
-    def sql_list(cls):
-        return ", ".join(f"'{member.value}'" for member in cls)
+class EmailChoice(TitledEnum):
+    each = "each"
+    digest = "digest"
+    none = "none"
 
 
-KIND_TITLES = {
+titled(Kind, {
     Kind.new_report: _l("New report in your area"),
     Kind.assigned: _l("Assigned to you"),
     Kind.sent_back: _l("Sent back to you"),
     Kind.awaiting_approval: _l("Awaiting your approval"),
     Kind.due_soon: _l("Due within 4 hours"),
     Kind.overdue: _l("Overdue"),
-}
-
-
-class EmailChoice(str, enum.Enum):
-    each = "each"
-    digest = "digest"
-    none = "none"
-
-    @property
-    def title(self):
-        return EMAIL_CHOICE_TITLES[self]
-
-    @classmethod
-    def sql_list(cls):
-        return ", ".join(f"'{member.value}'" for member in cls)
-
-
-EMAIL_CHOICE_TITLES = {
+})
+titled(EmailChoice, {
     EmailChoice.each: _l("An e-mail for each notification"),
     EmailChoice.digest: _l("One e-mail a day with all of them (07.00 WIB)"),
     EmailChoice.none: _l("No e-mail: the bell only"),
-}
+})
 
 
 class Notification(db.Model):

@@ -8,6 +8,7 @@ from sqlalchemy import (CheckConstraint, Column, DateTime, Float, ForeignKey, In
                         String, Table, Text, func, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from apoa.core.vocabulary import TitledEnum, titled
 from apoa.extensions import db
 
 
@@ -96,21 +97,15 @@ class RegionSource(db.Model):
                                                   server_default=func.now())
 
 
-class OfficeKind(str, enum.Enum):
+class OfficeKind(TitledEnum):
     ditjen = "ditjen"
     kanwil = "kanwil"
     kantor = "kantor"
 
-    @property
-    def title(self):
-        return OFFICE_KIND_TITLES[self]
 
-
-OFFICE_KIND_TITLES = {
-    OfficeKind.ditjen: _l("Directorate General"),
-    OfficeKind.kanwil: _l("Regional Office (Kanwil)"),
-    OfficeKind.kantor: _l("Immigration Office"),
-}
+titled(OfficeKind, {OfficeKind.ditjen: _l("Directorate General"),
+                    OfficeKind.kanwil: _l("Regional Office (Kanwil)"),
+                    OfficeKind.kantor: _l("Immigration Office")})
 
 office_region = Table(
     "office_region",

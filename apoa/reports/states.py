@@ -3,23 +3,9 @@
 The workflow (which action moves a report between states) lives in workflow.py; this module only
 names things, so models, forms and migrations can share one list.
 """
-import enum
-
 from flask_babel import lazy_gettext as _l
 
-
-class TitledEnum(str, enum.Enum):
-    @property
-    def title(self):
-        return self._titles()[self]
-
-    @classmethod
-    def _titles(cls):
-        return TITLES[cls]
-
-    @classmethod
-    def sql_list(cls):
-        return ", ".join(f"'{member.value}'" for member in cls)
+from apoa.core.vocabulary import TitledEnum, titled
 
 
 class State(TitledEnum):
@@ -125,3 +111,6 @@ TITLES = {
         PublicStatus.done: _l("Done"),
     },
 }
+
+for _enum_class, _titles in TITLES.items():
+    titled(_enum_class, _titles)

@@ -4,7 +4,6 @@ every message sent (its number encrypted) and the numbers an admin has blocked.
 A number is never stored in the clear. Rows are found by `sender_hash` (a keyed hash, see
 numbers.py); where the number itself is needed to answer, it is encrypted with the contact keys.
 """
-import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
@@ -13,32 +12,21 @@ from sqlalchemy import (CheckConstraint, DateTime, ForeignKey, Index, LargeBinar
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from apoa.core.vocabulary import TitledEnum, titled
 from apoa.extensions import db
 
 
-class SendState(str, enum.Enum):
+class SendState(TitledEnum):
     queued = "queued"        # waiting for the sending job (or for its next try)
     sent = "sent"            # the Graph API accepted it
     delivered = "delivered"  # WhatsApp's status webhook: on the phone
     read = "read"
     failed = "failed"        # refused for good, or every try failed: the admin sees it
 
-    @property
-    def title(self):
-        return SEND_STATE_TITLES[self]
 
-    @classmethod
-    def sql_list(cls):
-        return ", ".join(f"'{member.value}'" for member in cls)
-
-
-SEND_STATE_TITLES = {
-    SendState.queued: _l("Waiting to be sent"),
-    SendState.sent: _l("Sent"),
-    SendState.delivered: _l("Delivered"),
-    SendState.read: _l("Read"),
-    SendState.failed: _l("Failed"),
-}
+titled(SendState, {SendState.queued: _l("Waiting to be sent"), SendState.sent: _l("Sent"),
+                   SendState.delivered: _l("Delivered"), SendState.read: _l("Read"),
+                   SendState.failed: _l("Failed")})
 
 
 # What a message's payload becomes once its text is no longer needed (sent, or old).
