@@ -13,6 +13,7 @@ the test ends. When a test fails, a screenshot of its page is saved in test-arti
 """
 import os
 import threading
+from contextlib import contextmanager
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -110,18 +111,25 @@ class LiveServer:
         return self.url + path
 
 
-@pytest.fixture(scope="session")
-def live_server(live_app):
-    """The app served by Werkzeug on a free port of 127.0.0.1, in a daemon thread."""
-    server = make_server(LOCAL_HOST, 0, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="apoa-live-server", daemon=True)
+@contextmanager
+def served(app, name):
+    """`app` served by Werkzeug on a free port of 127.0.0.1, in a daemon thread, as a LiveServer."""
+    server = make_server(LOCAL_HOST, 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
     try:
-        yield LiveServer(url=f"http://{LOCAL_HOST}:{server.server_port}", app=live_app)
+        yield LiveServer(url=f"http://{LOCAL_HOST}:{server.server_port}", app=app)
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app):
+    """The app served by Werkzeug on a free port of 127.0.0.1, in a daemon thread."""
+    with served(live_app, "apoa-live-server") as server:
+        yield server
 
 
 @pytest.fixture

@@ -15,14 +15,12 @@ listens to the jobs database; a worker of the browser database on the same queue
 jobs. The second app differs from `live_app` only in those settings, so both serve the same data.
 """
 import os
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
 from apoa import create_app
 from apoa.extensions import db, limiter
-from tests.browser.conftest import LOCAL_HOST, LiveServer, _watched_phone
+from tests.browser.conftest import _watched_phone, served
 from tests.browser.helpers import MIN_FILL_SECONDS
 from tests.conftest import app_environ
 from tests.jobs.worker import purge_queue, start_worker
@@ -64,15 +62,8 @@ def whatsapp_worker(whatsapp_live_app, browser_database_url, fake_graph, tmp_pat
 @pytest.fixture(scope="session")
 def whatsapp_server(whatsapp_live_app, whatsapp_worker):
     """The WhatsApp app served on a free port of 127.0.0.1, its worker running."""
-    server = make_server(LOCAL_HOST, 0, whatsapp_live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="apoa-whatsapp-server", daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(url=f"http://{LOCAL_HOST}:{server.server_port}", app=whatsapp_live_app)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with served(whatsapp_live_app, "apoa-whatsapp-server") as server:
+        yield server
 
 
 @pytest.fixture
