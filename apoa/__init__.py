@@ -113,6 +113,9 @@ def register_limiter(app):
 
 def register_blueprints(app):
     from apoa.admin.views import bp as admin_bp
+    from apoa.api.open311 import open311_bp
+    from apoa.api.partner_views import partners_bp
+    from apoa.api.token_views import bp as tokens_bp
     from apoa.auth.views import bp as auth_bp
     from apoa.core.help import bp as help_bp
     from apoa.core.views import bp as core_bp
@@ -124,6 +127,7 @@ def register_blueprints(app):
     from apoa.maps.tiles import bp as tiles_bp
     from apoa.maps.views import bp as maps_bp
     from apoa.notifications.views import bp as notifications_bp
+    from apoa.reports.offline import bp as offline_bp
     from apoa.reports.public_views import bp as public_bp
     from apoa.reports.views import bp as officer_bp
     from apoa.summaries.export_views import bp as exports_bp
@@ -136,8 +140,11 @@ def register_blueprints(app):
     for blueprint in (core_bp, help_bp, auth_bp, public_bp, officer_bp, admin_bp, maps_bp,
                       regional_bp, assets_bp, exports_bp, summaries_bp, jobs_bp, health_bp,
                       notifications_bp, tiles_bp, places_bp, whatsapp_bp, whatsapp_officer_bp,
-                      whatsapp_admin_bp, cases_bp):
+                      whatsapp_admin_bp, cases_bp, tokens_bp, open311_bp, partners_bp, offline_bp):
         app.register_blueprint(blueprint)
+    from apoa.api import spec
+
+    spec.init_app(app)  # the JSON API v1's blueprints, through flask-smorest
     if app.config["WHATSAPP_SIMULATOR"]:  # never in production (config.py refuses it there)
         from apoa.whatsapp.simulator import simulator_bp
 

@@ -54,7 +54,10 @@ HTTP_MESSAGES = {
     404: (_l("Not found"), _l("The page you asked for does not exist.")),
     405: (_l("Method not allowed"), _l("This address does not accept that kind of request.")),
     409: (_l("Conflict"), _l("This action does not fit the current state.")),
+    401: (_l("Not signed in"), _l("This needs a valid access token or key.")),
     413: (_l("Too large"), _l("The upload is too large. Please send smaller files.")),
+    415: (_l("Unsupported media type"), _l("Send the request as JSON or as a form.")),
+    422: (_l("Invalid input"), _l("Some of the values sent are not valid.")),
     429: (_l("Too many requests"),
           _l("You have sent too many requests. Please wait a moment and try again.")),
     500: (_l("Server error"), _l("Something went wrong on our side.")),
@@ -68,9 +71,30 @@ def wants_json():
             and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"])
 
 
-def error_response(status, message):
+# Answers of the JSON API are RFC 9457 problem details, whatever the client accepts.
+PROBLEM_PATHS = ("/api/",)
+PROBLEM_MIMETYPE = "application/problem+json"
+
+
+def wants_problem():
+    return request.path.startswith(PROBLEM_PATHS)
+
+
+def problem_response(status, title, message, errors=None):
+    body = {"type": "about:blank", "title": str(title), "status": status, "detail": message}
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_MIMETYPE
+    return response
+
+
+def error_response(status, message, errors=None):
     title, default_message = HTTP_MESSAGES.get(status, HTTP_MESSAGES[500])
     message = str(message or default_message)
+    if wants_problem():
+        return problem_response(status, title, message, errors)
     if wants_json():
         return jsonify(error={"status": status, "title": str(title), "message": message}), status
     return render_template("errors/error.html", status=status, title=title, message=message), status
@@ -89,7 +113,9 @@ def handle_http_exception(error):
     # ours are translated. A description given on purpose (abort(400, _("..."))) is kept.
     own_description = error.description != type(error).description and error.code not in (429, 500)
     message = error.description if own_description else None
-    response = make_response(error_response(error.code, message))
+    # webargs (the API's request parsing) says which fields are wrong in `data["messages"]`.
+    errors = (getattr(error, "data", None) or {}).get("messages")
+    response = make_response(error_response(error.code, message, errors))
     if error.code == 405 and getattr(error, "valid_methods", None):
         # HTTP requires a 405 to say which methods the address does accept.
         response.headers["Allow"] = ", ".join(error.valid_methods)

@@ -1,4 +1,5 @@
 """Every model, imported in one place so the metadata (and so Alembic) knows all tables."""
+from apoa.api.models import ApiSubmission, ApiToken, PartnerKey  # noqa: F401
 from apoa.audit.models import AuditEntry  # noqa: F401
 from apoa.auth.models import RecoveryCode, User  # noqa: F401
 from apoa.feedback.models import ServiceCase  # noqa: F401

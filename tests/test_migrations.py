@@ -11,7 +11,8 @@ EXPECTED_TABLES = {"region", "region_part", "region_source", "office", "office_r
                    "category", "report", "report_event", "attachment", "audit_log", "recovery_code",
                    "report_grid", "summary_due", "summary_flow", "summary_open",
                    "summary_report", "notification", "hotspot_snapshot", "wa_conversation",
-                   "wa_inbound", "wa_outbound", "wa_block", "service_case"}
+                   "wa_inbound", "wa_outbound", "wa_block", "service_case", "api_token",
+                   "partner_key", "api_submission"}
 
 
 def tables(url):

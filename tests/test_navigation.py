@@ -13,9 +13,9 @@ LANDING = {"officer": "/tugas-saya", "supervisor": "/tugas-saya", "regional_head
            "admin": "/admin/pengguna", "resident": "/"}
 # What each role must find in its header (the pages of its work), in this order where it matters.
 NAV_PAGES = {
-    "officer": ["/tugas-saya", "/laporan", "/peta", "/ekspor", "/notifikasi"],
+    "officer": ["/tugas-saya", "/laporan", "/peta", "/ekspor", "/akun/token", "/notifikasi"],
     "supervisor": ["/tugas-saya", "/laporan", "/peta", "/ringkasan", "/kasus/", "/peta/wilayah",
-                   "/ringkasan/bulanan", "/ekspor", "/notifikasi"],
+                   "/ringkasan/bulanan", "/ekspor", "/akun/token", "/notifikasi"],
     "regional_head": ["/peta", "/ringkasan", "/peta/wilayah", "/ringkasan/bulanan", "/ekspor"],
     "admin": ["/admin/pengguna"],
     "resident": ["/lapor", "/status", "/laporan-saya"],

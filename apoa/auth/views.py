@@ -22,7 +22,8 @@ log = logging.getLogger("apoa.auth")
 SIGN_IN_LIMIT = "10 per minute;60 per hour"
 CODE_LIMIT = "10 per minute;60 per hour"
 # Requests that need no session check: files, and nothing that could show or change data.
-UNCHECKED_ENDPOINTS = {"static", "assets.vendor", "maps.basemap", "health.healthz"}
+UNCHECKED_ENDPOINTS = {"static", "assets.vendor", "maps.basemap", "health.healthz",
+                       "offline.service_worker", "offline.manifest"}
 
 
 def locked_message():
@@ -42,11 +43,17 @@ def load_user(session_id):
     return user
 
 
+# Interfaces that authenticate each request with a token or key and ignore the session cookie.
+CREDENTIAL_PATHS = ("/api/", "/open311/")
+
+
 @bp.before_app_request
 def enforce_session_limits():
     """End a session past its idle or absolute limit: sign out, say why, ask to sign in again."""
     if "_user_id" not in session or request.endpoint in UNCHECKED_ENDPOINTS:
         return None
+    if request.path.startswith(CREDENTIAL_PATHS):
+        return None  # the API and Open311 go by token or key, never by this cookie
     if not current_user.is_authenticated:
         return None
     if not sessions.expired(current_user):

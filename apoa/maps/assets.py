@@ -20,6 +20,8 @@ PACKAGES = {
     "leaflet.markercluster": NODE_MODULES / "leaflet.markercluster" / "dist",
     "leaflet.heat": NODE_MODULES / "leaflet.heat" / "dist",
     "leaflet.vectorgrid": NODE_MODULES / "leaflet.vectorgrid" / "dist",
+    # The API's documentation page (apoa/api/spec.py).
+    "swagger-ui": NODE_MODULES / "swagger-ui-dist",
 }
 
 

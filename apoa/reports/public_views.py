@@ -21,11 +21,11 @@ from apoa.reports.abuse import (CODE_MISS_BUDGETS, CODE_MISSES_PER_REQUESTER, FO
                                 REPORT_BUDGETS, REPORTS_PER_REQUESTER, filled_too_fast,
                                 give_device_cookie, new_form_stamp, rate_limit_store_available,
                                 refuse_or_spend, refuse_when_exhausted, spend)
-from apoa.reports.contact import Contact
 from apoa.reports.forms import FollowUpForm, ReportForm, StatusLookupForm
+from apoa.reports.intake import report_from_form
 from apoa.reports.pending import discard_once_sent
 from apoa.reports.queries import active_categories
-from apoa.reports.services import (NewReport, OutsideIndonesia, add_follow_up, find_by_code,
+from apoa.reports.services import (OutsideIndonesia, add_follow_up, find_by_code,
                                    find_by_submission_key, public_status, reports_of, submit_report)
 
 bp = Blueprint("public", __name__)
@@ -78,28 +78,6 @@ def submit():
     spend(REPORT_BUDGETS)
     discard_once_sent(form.submission_key.data)
     return redirect(url_for(".receipt", code=report.tracking_code), 303)
-
-
-def report_from_form(form):
-    contact = None
-    if form.reporter.data == "contact":
-        contact = Contact(name=form.contact_name.data or None,
-                          phone=form.contact_phone.data or None,
-                          email=form.contact_email.data or None)
-    return NewReport(
-        category_id=form.category.data, description=form.description.data,
-        people_count=form.people_count.data, place_kind=form.place_kind.data,
-        observed_at=form.observed_at_utc(), point=form.coordinates(),
-        submission_key=_valid_key(form.submission_key.data),
-        nationality=form.nationality.data or None, accuracy_m=form.accuracy(),
-        address=form.address.data, photos=form.clean_photos, contact=contact)
-
-
-def _valid_key(raw):
-    try:
-        return str(uuid.UUID(raw))
-    except (TypeError, ValueError):
-        return str(uuid.uuid4())  # a form without a key still works, it just is not idempotent
 
 
 @bp.get("/lapor/tanda-terima/<code>")
