@@ -20,7 +20,6 @@
   var SYNC_TAG = "apoa-send-reports";
   var LOCK_NAME = "apoa-send-reports";
   var API_URL = "/api/v1/reports";
-  var FORM_URL = "/lapor";
   var SEND_TIMEOUT_MS = 20000;
   var RECEIPT_DAYS = 30;
   // Form fields the API names differently; the others keep their names.
@@ -150,8 +149,6 @@
 
   function sendOne(draft) {
     return postToApi(draft).then(function (outcome) {
-      return outcome.kind === "absent" ? postToForm(draft) : outcome;
-    }).then(function (outcome) {
       return remember(draft, outcome).then(function () { return outcome; });
     });
   }
@@ -196,7 +193,6 @@
       method: "POST", body: apiBody(draft), credentials: "same-origin",
       headers: { "Idempotency-Key": draft.key, "Accept": "application/json" }
     }).then(function (response) {
-      if (response.status === 404 || response.status === 405) { return { kind: "absent" }; }
       if (response.status === 200 || response.status === 201) {
         return response.json().then(function (answer) {
           return { kind: "sent", code: answer.tracking_code, url: answer.receipt_url };
@@ -253,53 +249,6 @@
     walk(problem && problem.errors, "");
     if (!found.length && problem && problem.detail) { found.push({ field: "", message: problem.detail }); }
     return found;
-  }
-
-  // The web form's own address, for a server without the JSON API: the same fields the form
-  // sends, with a fresh CSRF token (the cached page's may have expired).
-  function postToForm(draft) {
-    return freshToken().then(function (token) {
-      var body = new FormData();
-      Object.keys(draft.fields).forEach(function (name) { body.append(name, draft.fields[name]); });
-      body.set("csrf_token", token);
-      body.set("submission_key", draft.key);
-      addPhotos(body, draft);
-      return timedFetch(FORM_URL + "?kirim=1", { method: "POST", body: body, credentials: "same-origin",
-                                                 headers: { "Accept": "text/html" } });
-    }).then(function (response) {
-      var receipt = response.ok && /\/lapor\/tanda-terima\/([^/?#]+)/.exec(response.url);
-      if (receipt) {
-        return { kind: "sent", code: decodeURIComponent(receipt[1]), url: response.url };
-      }
-      if (response.status === 400) {
-        return response.text().then(function (html) {
-          return { kind: "rejected", reason: "refused", errors: formMessages(html) };
-        });
-      }
-      return waiting(response);
-    }, function () { return waiting(null); });
-  }
-
-  function freshToken() {
-    return timedFetch(FORM_URL, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
-      if (!response.ok) { throw new Error(String(response.status)); }
-      return response.text();
-    }).then(function (html) {
-      var input = /<input[^>]*name="csrf_token"[^>]*>/.exec(html);
-      var value = input && /value="([^"]*)"/.exec(input[0]);
-      if (!value) { throw new Error("no token"); }
-      return value[1];
-    });
-  }
-
-  function formMessages(html) {
-    if (!scope.DOMParser) { return []; }
-    var page = new scope.DOMParser().parseFromString(html, "text/html");
-    return Array.prototype.map.call(page.querySelectorAll(".field-error, .error-summary li"), function (item) {
-      return { field: "", message: item.textContent.trim() };
-    }).filter(function (error, index, all) {
-      return all.findIndex(function (other) { return other.message === error.message; }) === index;
-    });
   }
 
   scope.APOA_QUEUE = {
