@@ -4,7 +4,6 @@ office's jurisdiction, coarsely. JSON answers are validated against the schemas 
 Swagger file in ../shared/specs/open311/; XML answers are parsed."""
 import json
 from datetime import timedelta
-from pathlib import Path
 from xml.etree import ElementTree
 
 import jsonschema_rs
@@ -18,9 +17,10 @@ from apoa.extensions import db
 from apoa.reports import tracking
 from apoa.reports.contact import Contact, encrypt_contact
 from apoa.reports.models import Category, Report
-from tests.conftest import AuthActions
+from tests.conftest import AuthActions, REGIONS_DIR
 
-SWAGGER_FILE = Path(__file__).resolve().parents[3] / "shared/specs/open311/georeport-v2.swagger.json"
+# shared/ holds the regions (data/regions, which APOA_REGIONS_DIR may point elsewhere) and the specs.
+SWAGGER_FILE = REGIONS_DIR.parents[1] / "specs" / "open311" / "georeport-v2.swagger.json"
 SWAGGER = json.loads(SWAGGER_FILE.read_text())
 KARAWANG = (-6.30, 107.30)       # (lat, lon) in Kabupaten Karawang (32.15)
 KARAWANG_EXACT = (107.30417, -6.30562)  # (lon, lat) of a report: never shown to three decimals
