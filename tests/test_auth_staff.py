@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from apoa.audit.models import AuditEntry
 from apoa.auth import sessions, signin
-from apoa.auth.models import RecoveryCode
+from apoa.auth.models import RecoveryCode, Role
 from apoa.auth.services import disable_user
 from apoa.auth.totp import decrypt_secret, replace_recovery_codes, rotate_totp_secrets
 from apoa.extensions import db
@@ -378,7 +378,7 @@ def test_demo_staff_sign_in_with_the_published_keys(app):
     from apoa.demo.seed import DEMO_PASSWORD, DEMO_TOTP_SECRETS, USERS, seed_demo
 
     seed_demo(report_count=5)
-    staff = [email for email, _name, role, _office in USERS if role != "resident"]
+    staff = [email for email, _name, role, _office in USERS if Role(role).is_staff]
     assert sorted(staff) == sorted(DEMO_TOTP_SECRETS)
     for email in staff:
         client = app.test_client()

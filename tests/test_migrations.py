@@ -12,7 +12,8 @@ EXPECTED_TABLES = {"region", "region_part", "region_source", "office", "office_r
                    "report_grid", "summary_due", "summary_flow", "summary_open",
                    "summary_report", "notification", "hotspot_snapshot", "wa_conversation",
                    "wa_inbound", "wa_outbound", "wa_block", "service_case", "api_token",
-                   "partner_key", "api_submission"}
+                   "partner_key", "api_submission", "organisation", "organisation_member", "stay",
+                   "stay_change", "sttpoa_counter"}
 
 
 def tables(url):

@@ -18,6 +18,9 @@ class Role(str, enum.Enum):
     supervisor = "supervisor"
     regional_head = "regional_head"
     admin = "admin"
+    # Staff of a lodging, a company/sponsor or a private host reporting foreign guests
+    # (apoa/guests): not immigration staff, so no office and no second factor.
+    lodging = "lodging"
 
     @property
     def title(self):
@@ -25,7 +28,7 @@ class Role(str, enum.Enum):
 
     @property
     def is_staff(self):
-        return self is not Role.resident
+        return self not in (Role.resident, Role.lodging)
 
     @property
     def needs_office(self):
@@ -40,6 +43,7 @@ ROLE_TITLES = {
     Role.supervisor: _l("Supervisor"),
     Role.regional_head: _l("Regional head"),
     Role.admin: _l("Administrator"),
+    Role.lodging: _l("Lodging operator or sponsor"),
 }
 
 ROLES_SQL = ", ".join(f"'{r.value}'" for r in Role)

@@ -5,6 +5,10 @@ the office and the offices below it (a Kanwil sees its Kantor Imigrasi, the Ditj
 `can()` answers for one object and `visible()` narrows a query, both from the same rules, so a list
 and a detail page can never disagree. Views turn "not visible" into 404, never 403, so nobody learns
 that another office's report exists.
+
+Foreign guests (apoa/guests) follow two rules: staff reach organisations and stays through the
+organisation's office, as for reports; an organisation's own staff (Role.lodging) reach only the
+organisations they are members of (`can_for_organisation`, `can_for_stay`, `visible_stays`).
 """
 import enum
 import logging
@@ -36,21 +40,35 @@ class Permission(str, enum.Enum):
     ask_reporter = "ask_reporter"        # send a WhatsApp reporter a question (never the number)
     answer_cases = "answer_cases"        # complaints and questions to the office (apoa/feedback)
     manage_whatsapp = "manage_whatsapp"  # failed WhatsApp sends, blocked numbers
+    # Foreign guests (apoa/guests). Staff act on organisations and stays of their jurisdiction;
+    # an organisation's members act on that organisation's own stays only.
+    view_guests = "view_guests"          # stays in the clear fields: never names or passports
+    reveal_guest = "reveal_guest"        # a guest's personal data, with a reason, audited
+    search_passport = "search_passport"  # exact passport search, with a reason, audited
+    verify_organisation = "verify_organisation"
+    report_guests = "report_guests"      # check in, check out, correct, cancel: members only
+    manage_members = "manage_members"    # add staff to an organisation: its person in charge
 
 
 _OFFICER = {Permission.view_report, Permission.screen, Permission.field_work,
-            Permission.export_reports, Permission.ask_reporter}
+            Permission.export_reports, Permission.ask_reporter, Permission.view_guests,
+            Permission.reveal_guest, Permission.search_passport}
 ROLE_PERMISSIONS = {
     Role.resident: frozenset(),
     Role.officer: frozenset(_OFFICER),
     Role.supervisor: frozenset(_OFFICER | {Permission.assign, Permission.approve, Permission.reopen,
                                             Permission.reveal_contact, Permission.view_aggregates,
-                                            Permission.answer_cases}),
+                                            Permission.answer_cases,
+                                            Permission.verify_organisation}),
     Role.regional_head: frozenset({Permission.view_aggregates}),
     # The admin configures the system and reads no report content.
     Role.admin: frozenset({Permission.manage_users, Permission.manage_offices,
                            Permission.manage_jobs, Permission.manage_whatsapp}),
+    # Staff of a lodging, company or host: their own organisation's guests, nothing of reports.
+    Role.lodging: frozenset({Permission.report_guests, Permission.manage_members}),
 }
+# Permissions that reach an organisation's stays through membership, not through an office.
+MEMBER_PERMISSIONS = frozenset({Permission.report_guests, Permission.manage_members})
 
 
 def roles_with(permission):
@@ -160,3 +178,61 @@ def visible(query, user, report_entity=None, permission=Permission.view_report):
         return query.where(true())
     # A literal list (not a subquery) lets the planner use the office indexes.
     return query.where(report_entity.office_id.in_(sorted(office_ids)))
+
+
+def member_organisation_ids(user, in_charge_only=False):
+    """The ids of the organisations `user` reports guests for (or is the person in charge of)."""
+    from apoa.guests.models import OrganisationMember
+
+    query = select(OrganisationMember.organisation_id).where(OrganisationMember.user_id == user.id)
+    if in_charge_only:
+        query = query.where(OrganisationMember.is_person_in_charge)
+    return set(db.session.scalars(query).all())
+
+
+def can_for_organisation(user, permission, organisation):
+    """Whether `user` may use `permission` on an organisation (or on its stays): a member through
+    membership, staff through the office of the organisation's jurisdiction."""
+    return _member_or_office_rule(user, permission, organisation.id, organisation.office_id)
+
+
+def can_for_stay(user, permission, stay):
+    """The same rule for one stay (which carries its organisation's office)."""
+    return _member_or_office_rule(user, permission, stay.organisation_id, stay.office_id)
+
+
+def _member_or_office_rule(user, permission, organisation_id, office_id):
+    permission = Permission(permission)
+    if permission in MEMBER_PERMISSIONS:
+        # Any member reports guests; only the person in charge adds colleagues.
+        in_charge_only = permission is Permission.manage_members
+        return (has_permission(user, permission)
+                and organisation_id in member_organisation_ids(user, in_charge_only))
+    return can_for_office(user, permission, office_id)
+
+
+def visible_organisations(query, user, permission=Permission.view_guests, entity=None):
+    """Narrow a query of organisations by the same rule as can_for_organisation()."""
+    from apoa.guests.models import Organisation
+
+    return _narrow(query, user, Permission(permission), entity or Organisation, "id")
+
+
+def visible_stays(query, user, permission=Permission.view_guests, entity=None):
+    """Narrow a query of stays by the same rule as can_for_stay(): a member sees their
+    organisations' stays under report_guests, staff their jurisdiction's under view_guests."""
+    from apoa.guests.models import Stay
+
+    return _narrow(query, user, Permission(permission), entity or Stay, "organisation_id")
+
+
+def _narrow(query, user, permission, entity, organisation_column):
+    if not has_permission(user, permission):
+        return query.where(literal(False))
+    if permission in MEMBER_PERMISSIONS:
+        own = sorted(member_organisation_ids(user))
+        return query.where(getattr(entity, organisation_column).in_(own))
+    office_ids = jurisdiction_office_ids(user)
+    if office_ids is ALL_OFFICES:
+        return query.where(true())
+    return query.where(entity.office_id.in_(sorted(office_ids)))

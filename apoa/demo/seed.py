@@ -61,6 +61,8 @@ USERS = (
     ("penyelia@demo.apoa.id", "Dewi Penyelia", "supervisor", "KANIM-KARAWANG"),
     ("kepala@demo.apoa.id", "Agus Kepala", "regional_head", "DITJEN"),
     ("admin@demo.apoa.id", "Admin APOA", "admin", None),
+    # A lodging operator's account; its lodging and guests come with the guest pages.
+    ("penginapan@demo.apoa.id", "Rina Penginapan", "lodging", None),
 )
 
 # Fixed TOTP secrets (base32) of the demo staff, to type into an authenticator app.

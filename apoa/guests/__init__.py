@@ -1,0 +1,1 @@
+"""Foreign guests of lodgings, companies and hosts: organisations, stays, STTPOA receipts."""
