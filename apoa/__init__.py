@@ -132,6 +132,7 @@ def register_blueprints(app):
     from apoa.reports.views import bp as officer_bp
     from apoa.summaries.export_views import bp as exports_bp
     from apoa.feedback.views import bp as cases_bp
+    from apoa.guests.receipt_views import receipt_bp as sttpoa_bp
     from apoa.summaries.views import bp as summaries_bp
     from apoa.whatsapp.admin_views import admin_bp as whatsapp_admin_bp
     from apoa.whatsapp.officer_views import officer_bp as whatsapp_officer_bp
@@ -140,7 +141,8 @@ def register_blueprints(app):
     for blueprint in (core_bp, help_bp, auth_bp, public_bp, officer_bp, admin_bp, maps_bp,
                       regional_bp, assets_bp, exports_bp, summaries_bp, jobs_bp, health_bp,
                       notifications_bp, tiles_bp, places_bp, whatsapp_bp, whatsapp_officer_bp,
-                      whatsapp_admin_bp, cases_bp, tokens_bp, open311_bp, partners_bp, offline_bp):
+                      whatsapp_admin_bp, cases_bp, tokens_bp, open311_bp, partners_bp, offline_bp,
+                      sttpoa_bp):
         app.register_blueprint(blueprint)
     from apoa.api import spec
 

@@ -219,8 +219,9 @@ def test_queued_report_that_meets_a_server_error_waits_and_is_sent_on_the_next_t
     again.wait_for_function("() => document.querySelectorAll('#queue-waiting li, #queue-sent li').length > 0")
     assert refused, "no send was tried"
     if again.locator("#queue-waiting li").count():  # not yet retried by a Background Sync
+        # The page says why it waits. (The worker's Background Sync may send it meanwhile, so the
+        # database is not asked here: what matters is one report in the end, never two.)
         assert again.get_attribute("#offline-queue", "data-server") in again.inner_text("#queue-waiting")
-        assert reports_with(live.app, description)[0] == 0
         again.reload()
     again.locator("#queue-sent li").wait_for(timeout=30_000)
     count, photos, codes = reports_with(live.app, description)
