@@ -102,7 +102,8 @@ def error_response(status, message, errors=None):
 
 def handle_apoa_error(error):
     db.session.rollback()
-    return error_response(error.status, error.message)
+    # Per-field messages (apoa/reports/intake.py FieldErrors) go into a problem's "errors".
+    return error_response(error.status, error.message, getattr(error, "errors", None))
 
 
 def handle_http_exception(error):

@@ -6,15 +6,27 @@ from apoa.config import LOCALES
 LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
 
 
-def select_locale():
-    """The user's explicit choice first (kept in the session), then the configured default.
+# Programs call the JSON API; they say their language in Accept-Language, having no session.
+ACCEPT_LANGUAGE_PATHS = ("/api/",)
 
-    The browser's Accept-Language is deliberately not consulted: the service speaks Indonesian
-    to everyone unless they ask otherwise.
+
+def select_locale():
+    """The user's explicit choice first (?lang=, or kept in the session), then the configured
+    default.
+
+    The browser's Accept-Language is deliberately not consulted for pages: the service speaks
+    Indonesian to everyone unless they ask otherwise. The JSON API follows it after ?lang=.
     """
-    chosen = (request.args.get("lang") or session.get("lang")) if has_request_context() else None
-    if chosen in LOCALES:
-        return chosen
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if request.args.get("lang") in LOCALES:
+        return request.args["lang"]
+    if request.path.startswith(ACCEPT_LANGUAGE_PATHS):
+        accepted = request.accept_languages.best_match(LOCALES)
+        if accepted:
+            return accepted
+    if session.get("lang") in LOCALES:
+        return session["lang"]
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 

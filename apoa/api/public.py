@@ -13,15 +13,14 @@ Messages are in the language of ?lang=, else of Accept-Language, else Indonesian
 """
 import base64
 import binascii
-import functools
 import hashlib
 import io
 import json
 import logging
 import uuid
 
-from flask import abort, current_app, request, url_for
-from flask_babel import force_locale, get_locale, gettext as _
+from flask import abort, request, url_for
+from flask_babel import get_locale, gettext as _
 from flask_smorest import Blueprint
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage
@@ -30,8 +29,7 @@ from apoa.api.models import ApiSubmission
 from apoa.api.schemas import (CategorySchema, FollowUpJsonSchema, FollowUpMultipartSchema,
                               ProblemSchema, PublicStatusSchema, ReportJsonSchema,
                               ReportMultipartSchema, SubmittedSchema)
-from apoa.config import LOCALES
-from apoa.errors import PROBLEM_MIMETYPE, error_response
+from apoa.errors import PROBLEM_MIMETYPE
 from apoa.extensions import csrf, db
 from apoa.reports import tracking
 from apoa.reports.abuse import (CODE_MISS_BUDGETS, FOLLOW_UP_BUDGETS, REPORT_BUDGETS,
@@ -79,30 +77,11 @@ RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"},
 
 # --- frame ---------------------------------------------------------------------------------------
 
-def requested_language():
-    """?lang= (which the app's locale selector already follows), else Accept-Language."""
-    if request.args.get("lang") in LOCALES:
-        return str(get_locale())
-    return request.accept_languages.best_match(LOCALES) or str(get_locale())
-
-
-def in_request_language(view):
-    """Runs the view, and answers its errors, in the requested language. FieldErrors become a 422
-    problem with their per-field messages."""
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        with force_locale(requested_language()):
-            try:
-                answer = view(*args, **kwargs)
-            except FieldErrors as error:
-                db.session.rollback()
-                answer = error_response(error.status, error.message, error.errors)
-            except Exception as error:  # noqa: BLE001 - the app's own handlers answer it
-                answer = current_app.handle_user_exception(error)
-        response = current_app.make_response(answer)
-        response.vary.add("Accept-Language")
-        return response
-    return wrapper
+@bp.after_request
+def varies_with_language(response):
+    # apoa/i18n.py answers the API in the Accept-Language asked for.
+    response.vary.add("Accept-Language")
+    return response
 
 
 def problems(*codes):
@@ -123,7 +102,6 @@ def request_body(json_schema, form_schema):
 # --- categories ----------------------------------------------------------------------------------
 
 @bp.route("/categories", methods=["GET"])
-@in_request_language
 @bp.response(200, CategorySchema(many=True))
 def categories():
     """What a report can be about"""
@@ -134,7 +112,6 @@ def categories():
 # --- submitting a report -------------------------------------------------------------------------
 
 @bp.route("/reports", methods=["POST"])
-@in_request_language
 @bp.doc(parameters=[IDEMPOTENCY_PARAMETER])
 @request_body(ReportJsonSchema, ReportMultipartSchema)
 @bp.response(201, SubmittedSchema, headers={"Location": {
@@ -306,7 +283,6 @@ def submitted(report):
 # --- status and follow-up ------------------------------------------------------------------------
 
 @bp.route("/reports/<code>/status", methods=["GET"])
-@in_request_language
 @bp.response(200, PublicStatusSchema)
 @problems(404, 429)
 def report_status(code):
@@ -335,7 +311,6 @@ def status_body(report):
 
 
 @bp.route("/reports/<code>/follow-ups", methods=["POST"])
-@in_request_language
 @request_body(FollowUpJsonSchema, FollowUpMultipartSchema)
 @bp.response(201, PublicStatusSchema)
 @problems(400, 404, 413, 415, 422, 429)

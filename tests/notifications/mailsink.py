@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tests.processes import stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_SECONDS = 30
@@ -100,12 +101,7 @@ def _wait_until_listening(sink):
 
 
 def stop_sink(sink):
-    sink.process.terminate()
-    try:
-        sink.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        sink.process.kill()
-        sink.process.wait(timeout=10)
+    stop_process(sink.process)
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from tests.processes import stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_SECONDS = 30
@@ -106,12 +107,7 @@ def _wait_until_healthy(fake):
 
 
 def stop_fake_graph(fake):
-    fake.process.terminate()
-    try:
-        fake.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        fake.process.kill()
-        fake.process.wait(timeout=10)
+    stop_process(fake.process)
 
 
 @pytest.fixture(scope="session")
