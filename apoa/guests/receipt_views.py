@@ -19,7 +19,7 @@ from apoa.auth.permissions import Permission, can_for_stay
 from apoa.extensions import db
 from apoa.guests.countries import country_name
 from apoa.guests.models import LodgingKind, OrganisationKind, Stay, StayState
-from apoa.guests.services import reveal
+from apoa.guests.queries import reveal
 from apoa.guests.sttpoa import JAKARTA, normalise_number
 from apoa.reports.abuse import Budget, address_key, refuse_or_spend, requester_key
 from apoa.reports.public_views import qr_svg

@@ -23,12 +23,11 @@ from datetime import date, datetime, timedelta, timezone
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from apoa.audit.services import record
 from apoa.auth.models import Role
-from apoa.auth.permissions import (Permission, can_for_organisation, can_for_stay,
-                                   has_permission, visible_stays)
+from apoa.auth.permissions import (Permission, can_for_organisation, can_for_stay)
 from apoa.core.vocabulary import TitledEnum, titled
 from apoa.errors import Conflict, NotAllowed, UserValueError
 from apoa.extensions import db
@@ -232,7 +231,7 @@ def _new_stay(organisation, actor, guest, number, group_id, now):
         organisation_id=organisation.id, office_id=organisation.office_id,
         kab_id=organisation.kab_id, sttpoa_no=number, group_id=group_id,
         personal=encrypt_personal(personal), passport_hash=passport_hash(personal.passport_number),
-        nationality=_nationality(guest.nationality), passport_expiry=guest.passport_expiry,
+        nationality=nationality_code(guest.nationality), passport_expiry=guest.passport_expiry,
         permit_kind=guest.permit_kind, permit_expiry=guest.permit_expiry,
         arrived_in_indonesia=guest.arrived_in_indonesia, checked_in_at=guest.checked_in_at,
         planned_check_out=guest.planned_check_out, room=(guest.room or "").strip() or None,
@@ -275,10 +274,10 @@ def _name_problems(guest, now):
 
 
 def _document_problems(guest, now):
-    nationality = _nationality(guest.nationality)
+    nationality = nationality_code(guest.nationality)
     if not (1 <= len(nationality) <= 3 and nationality.isascii() and nationality.isalpha()):
         yield "nationality", _("Give the nationality as the passport's three-letter code.")
-    if not _passport_number_ok(guest.passport_number):
+    if not passport_number_ok(guest.passport_number):
         yield "passport_number", _("Give the passport number: 3 to 20 letters and digits.")
     if guest.permit_kind not in {k.value for k in PermitKind}:
         yield "permit_kind", _("Choose the kind of visa or stay permit.")
@@ -299,12 +298,12 @@ def _date_problems(guest, now):
         yield "planned_check_out", _("The planned check-out is before the check-in.")
 
 
-def _passport_number_ok(typed):
+def passport_number_ok(typed):
     number = normalise_passport(typed)
     return 3 <= len(number) <= 20 and number.isascii() and number.isalnum()
 
 
-def _nationality(code):
+def nationality_code(code):
     return str(code or "").upper().replace("<", "").strip()
 
 
@@ -367,7 +366,7 @@ def correct(stay, actor, changes, reason, now):
     _require_stay_member(actor, stay)
     if stay.state == StayState.cancelled.value:
         raise Conflict(_("A cancelled entry cannot be corrected."))
-    reason = _reason(reason, _("Explain the correction in at least %(n)d characters.",
+    reason = required_reason(reason, _("Explain the correction in at least %(n)d characters.",
                                n=MIN_REASON_LENGTH))
     unknown = set(changes) - set(CORRECTABLE)
     if unknown:
@@ -397,7 +396,7 @@ def _normalised(guest):
     """The guest as stored: names and numbers in upper case, codes without fillers."""
     personal = guest.personal
     return replace(guest, **{name: getattr(personal, name) for name in PERSONAL_FIELDS},
-                   nationality=_nationality(guest.nationality),
+                   nationality=nationality_code(guest.nationality),
                    room=(guest.room or "").strip() or None)
 
 
@@ -416,7 +415,7 @@ def _store(stay, guest):
     for name in ("passport_expiry", "permit_kind", "permit_expiry", "arrived_in_indonesia",
                  "checked_in_at", "planned_check_out"):
         setattr(stay, name, getattr(guest, name))
-    stay.nationality = _nationality(guest.nationality)
+    stay.nationality = nationality_code(guest.nationality)
     stay.room = (guest.room or "").strip() or None
     # Once late, always late: see the module's docstring.
     stay.late = stay.late or is_late(stay.checked_in_at, stay.reported_at)
@@ -427,7 +426,7 @@ def cancel(stay, actor, reason, now):
     _require_stay_member(actor, stay)
     if stay.state == StayState.cancelled.value:
         raise Conflict(_("This entry is already cancelled."))
-    reason = _reason(reason, _("Explain the cancellation in at least %(n)d characters.",
+    reason = required_reason(reason, _("Explain the cancellation in at least %(n)d characters.",
                                n=MIN_REASON_LENGTH))
     _note_change(stay, actor, now, "state", stay.state, StayState.cancelled.value, reason)
     stay.state, stay.cancel_reason = StayState.cancelled.value, reason
@@ -451,83 +450,8 @@ def _text(value):
     return value.isoformat() if isinstance(value, (date, datetime)) else str(value)
 
 
-def _reason(reason, message):
+def required_reason(reason, message):
     reason = (reason or "").strip()
     if len(reason) < MIN_REASON_LENGTH:
         raise UserValueError(message)
     return reason
-
-
-# --- Reading: lists, passport search, reveal -------------------------------------------------
-
-@dataclass(frozen=True)
-class GuestFilters:
-    """The officers' filters on guests present at a moment."""
-
-    nationality: str | None = None
-    permit_kind: str | None = None
-    permit_expiring_within_days: int | None = None
-    permit_expired: bool = False
-
-
-def stays_visible_to(user):
-    """A query of the stays `user` may see: an organisation's staff their own, officers and
-    supervisors their jurisdiction's."""
-    permission = (Permission.report_guests if user.role == Role.lodging.value
-                  else Permission.view_guests)
-    return visible_stays(select(Stay), user, permission)
-
-
-def present_at(user, moment, filters=GuestFilters()):
-    """A query of the guests staying at `moment` that `user` may see, with the officers'
-    filters (permit dates against `moment`'s date in Jakarta)."""
-    query = stays_visible_to(user).where(
-        Stay.state != StayState.cancelled.value, Stay.checked_in_at <= moment,
-        or_(Stay.checked_out_at.is_(None), Stay.checked_out_at > moment))
-    return _filtered(query, filters, moment.astimezone(EARLIEST_ZONE).date())
-
-
-def _filtered(query, filters, on):
-    if filters.nationality:
-        query = query.where(Stay.nationality == _nationality(filters.nationality))
-    if filters.permit_kind:
-        query = query.where(Stay.permit_kind == filters.permit_kind)
-    if filters.permit_expiring_within_days is not None:
-        last = on + timedelta(days=filters.permit_expiring_within_days)
-        query = query.where(Stay.permit_expiry.between(on, last))
-    if filters.permit_expired:
-        query = query.where(Stay.permit_expiry < on)
-    return query
-
-
-def find_by_passport(user, number, reason):
-    """The stays in `user`'s jurisdiction of the passport `number` (exact, through the keyed
-    hash), newest first. Needs a reason; audited with the reason and the count, never the
-    number."""
-    if not has_permission(user, Permission.search_passport):
-        raise NotAllowed()
-    reason = _reason(reason, _("Give a reason of at least %(n)d characters for the search.",
-                               n=MIN_REASON_LENGTH))
-    if not _passport_number_ok(number):
-        raise UserValueError(_("Give the passport number: 3 to 20 letters and digits."))
-    query = visible_stays(select(Stay), user, Permission.search_passport).where(
-        Stay.passport_hash == passport_hash(number)).order_by(Stay.checked_in_at.desc())
-    stays = db.session.scalars(query).all()
-    record("guest.passport_search", None, {"reason": reason, "matches": len(stays)}, actor=user)
-    log.info("user %s searched a passport number: %s stays", user.id, len(stays))
-    return stays
-
-
-def reveal(stay, user, reason=None):
-    """A stay's personal data. The organisation's own staff read it freely (they typed it in);
-    an officer or supervisor of the jurisdiction gives a reason, and the read is audited."""
-    if can_for_stay(user, Permission.report_guests, stay):
-        return decrypt_personal(stay.personal, f"stay:{stay.id}")
-    if not can_for_stay(user, Permission.reveal_guest, stay):
-        raise NotAllowed()
-    reason = _reason(reason, _("Give a reason of at least %(n)d characters for reading the "
-                               "guest's data.", n=MIN_REASON_LENGTH))
-    personal = decrypt_personal(stay.personal, f"stay:{stay.id}")
-    record("guest.reveal", f"stay:{stay.id}", {"reason": reason}, actor=user)
-    log.info("personal data of stay %s read by user %s", stay.id, user.id)
-    return personal

@@ -14,10 +14,9 @@ from apoa.audit.models import AuditEntry
 from apoa.errors import Conflict, NotAllowed, UserValueError
 from apoa.guests.models import Stay, StayChange
 from apoa.guests.passports import passport_hash, unseal
-from apoa.guests.services import (GuestData, GuestFilters, GuestProblems, StayFlag, cancel,
-                                  check_in, check_out, correct, find_by_passport, flags, is_late,
-                                  present_at, register_organisation, reveal, stays_visible_to,
-                                  verify_organisation)
+from apoa.guests.queries import GuestFilters, find_by_passport, present_at, reveal, stays_visible_to
+from apoa.guests.services import (GuestData, GuestProblems, StayFlag, cancel, check_in, check_out, correct, flags,
+                                  is_late, register_organisation, verify_organisation)
 from apoa.guests.sttpoa import normalise_number
 from tests.factories import World
 
