@@ -24,6 +24,7 @@ from flask_babel import lazy_gettext as _l
 from geoalchemy2 import Geometry
 from sqlalchemy import (CheckConstraint, Date, DateTime, ForeignKey, Index, LargeBinary, String,
                         Text, func, text)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from apoa.core.vocabulary import TitledEnum, titled
@@ -284,3 +285,87 @@ class SttpoaCounter(db.Model):
     prefix: Mapped[str] = mapped_column(String(40), primary_key=True)
     year: Mapped[int] = mapped_column(primary_key=True)
     last_number: Mapped[int] = mapped_column(default=0)
+
+
+class StayDocument(db.Model):
+    """A photo of the guest's passport data page: re-encoded without metadata like report photos
+    (apoa/reports/photos.py), then kept only encrypted (a Fernet token of the JPEG). The office's
+    officers see it; the organisation attached it."""
+
+    __tablename__ = "stay_document"
+
+    stay_id: Mapped[int] = mapped_column(ForeignKey("stay.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    width: Mapped[int]
+    height: Mapped[int]
+    added_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"))
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class UploadState(TitledEnum):
+    checking = "checking"      # the job reads and checks every row
+    checked = "checked"        # the preview: rows and their problems, waiting for the operator
+    committing = "committing"  # the job checks the guests in, all or nothing
+    done = "done"
+    failed = "failed"          # the file could not be read, or the commit failed: nothing kept
+
+
+titled(UploadState, {UploadState.checking: _l("Checking the rows"),
+                     UploadState.checked: _l("Checked: waiting for your confirmation"),
+                     UploadState.committing: _l("Registering the guests"),
+                     UploadState.done: _l("Done"), UploadState.failed: _l("Failed")})
+
+
+class GuestUpload(db.Model):
+    """A bulk file of check-ins from a lodging's property-management system, from upload through
+    the checked preview to the commit. The rows are kept only encrypted (`sealed`) and only until
+    the upload is done or abandoned; `problems` names rows and fields, never a guest's data."""
+
+    __tablename__ = "guest_upload"
+    __table_args__ = (
+        CheckConstraint(f"state IN ({UploadState.sql_list()})", name="state_known"),
+        CheckConstraint("rows_done <= rows_total", name="progress_within_total"),
+        Index("ix_guest_upload_organisation_created", "organisation_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"))
+    uploaded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    filename: Mapped[str] = mapped_column(String(200))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    file_format: Mapped[str] = mapped_column(String(4))
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(12), default=UploadState.checking.value)
+    rows_total: Mapped[int] = mapped_column(default=0, server_default="0")
+    rows_done: Mapped[int] = mapped_column(default=0, server_default="0")
+    problems: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+    created_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    existing_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    error: Mapped[str | None] = mapped_column(Text)
+
+    organisation = relationship(Organisation)
+
+
+class GuestTally(db.Model):
+    """Anonymous counts kept when the retention job deletes old stays: check-ins and guest
+    nights per day (in Jakarta), kabupaten/kota and nationality. The heads' figures add these to
+    the stays still kept, so deleting personal data does not change a past month's totals."""
+
+    __tablename__ = "guest_tally"
+    __table_args__ = (
+        CheckConstraint("check_ins >= 0 AND guest_nights >= 0", name="counts_non_negative"),
+    )
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kab_id: Mapped[int] = mapped_column(ForeignKey("region.id", ondelete="RESTRICT"),
+                                        primary_key=True)
+    nationality: Mapped[str] = mapped_column(String(3), primary_key=True)
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id", ondelete="RESTRICT"))
+    check_ins: Mapped[int] = mapped_column(default=0)
+    guest_nights: Mapped[int] = mapped_column(default=0)
