@@ -49,6 +49,7 @@ bench: setup
 	$(BIN)/python bench/whatsapp.py; \
 	$(BIN)/python bench/maps.py; \
 	$(BIN)/python bench/summaries.py; \
+	$(BIN)/python bench/guests.py; \
 	$(BIN)/python bench/page_weight.py
 
 # Every benchmark at --scale smoke against a database of its own, made afresh (apoa_bench_smoke):

@@ -132,6 +132,9 @@ def register_blueprints(app):
     from apoa.reports.views import bp as officer_bp
     from apoa.summaries.export_views import bp as exports_bp
     from apoa.feedback.views import bp as cases_bp
+    from apoa.guests.bulk_views import bp as guest_uploads_bp
+    from apoa.guests.operator_views import bp as guest_operator_bp
+    from apoa.guests.officer_views import bp as guest_officer_bp
     from apoa.guests.receipt_views import receipt_bp as sttpoa_bp
     from apoa.summaries.views import bp as summaries_bp
     from apoa.whatsapp.admin_views import admin_bp as whatsapp_admin_bp
@@ -142,7 +145,7 @@ def register_blueprints(app):
                       regional_bp, assets_bp, exports_bp, summaries_bp, jobs_bp, health_bp,
                       notifications_bp, tiles_bp, places_bp, whatsapp_bp, whatsapp_officer_bp,
                       whatsapp_admin_bp, cases_bp, tokens_bp, open311_bp, partners_bp, offline_bp,
-                      sttpoa_bp):
+                      sttpoa_bp, guest_uploads_bp, guest_operator_bp, guest_officer_bp):
         app.register_blueprint(blueprint)
     from apoa.api import spec
 
@@ -157,11 +160,14 @@ def register_commands(app):
     from apoa.audit.cli import audit_cli
     from apoa.auth.cli import users_cli
     from apoa.backup.cli import backup_cli
+    from apoa.core.keys import keys_cli
     from apoa.demo.cli import demo_cli
+    from apoa.indicators.cli import indicators_cli
     from apoa.jobs.cli import jobs_cli
     from apoa.regions.cli import offices_cli, regions_cli
 
-    for group in (regions_cli, offices_cli, users_cli, demo_cli, audit_cli, jobs_cli, backup_cli):
+    for group in (regions_cli, offices_cli, users_cli, demo_cli, audit_cli, jobs_cli, backup_cli,
+                  keys_cli, indicators_cli):
         app.cli.add_command(group)
 
 

@@ -43,6 +43,7 @@ SETTINGS = (
     Setting("APOA_MAX_UPLOAD_MB", "20"),
     Setting("APOA_CONTACT_KEYS", None, required_in_production=True),
     Setting("APOA_REPORT_MAX_AGE_DAYS", "90"),
+    Setting("APOA_GUEST_RETENTION_DAYS", "730"),
     Setting("APOA_MIN_FILL_SECONDS", "3"),
     Setting("APOA_RATELIMIT_ENABLED", "true"),
     Setting("APOA_JOBS_QUEUE", None),
@@ -141,6 +142,9 @@ def _flask_config(values, env):
         "BACKUP_KEY": _backup_key(values),
         "REPORT_MAX_AGE_DAYS": _whole_number("APOA_REPORT_MAX_AGE_DAYS",
                                              values["APOA_REPORT_MAX_AGE_DAYS"], 1),
+        # Days after a stay ended before apoa/guests/retention.py deletes it (counts are kept).
+        "GUEST_RETENTION_DAYS": _whole_number("APOA_GUEST_RETENTION_DAYS",
+                                              values["APOA_GUEST_RETENTION_DAYS"], 1),
         "MIN_FILL_SECONDS": _whole_number("APOA_MIN_FILL_SECONDS",
                                           values["APOA_MIN_FILL_SECONDS"], 0),
         "RATELIMIT_ENABLED": _boolean("APOA_RATELIMIT_ENABLED", values["APOA_RATELIMIT_ENABLED"],

@@ -4,6 +4,7 @@ from apoa.audit.models import AuditEntry  # noqa: F401
 from apoa.auth.models import RecoveryCode, User  # noqa: F401
 from apoa.feedback.models import ServiceCase  # noqa: F401
 from apoa.guests.models import Organisation, OrganisationMember, Stay, StayChange, SttpoaCounter  # noqa: F401
+from apoa.indicators.models import IndicatorSeries, IndicatorValue  # noqa: F401
 from apoa.maps.models import hotspot_snapshot, report_grid  # noqa: F401
 from apoa.notifications.models import Notification  # noqa: F401  (also User.email_notifications)
 from apoa.regions.models import Office, Region, RegionPart, RegionSource, office_region  # noqa: F401

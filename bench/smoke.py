@@ -8,8 +8,9 @@ apoa_bench_weight) are never touched. The benchmarks then run one after the othe
 in which each finds what it needs: region_lookup (reads the regions), maps (makes 3,000
 reports), summaries (reuses them, adds their histories), submit (adds reports and audit
 entries), whatsapp (the webhook's acknowledgements, then the bot's replies through two job workers
-and the fake Graph API, beside a few form submissions), page_weight (loads three pages in a
-throttled Chromium).
+and the fake Graph API, beside a few form submissions), guests (3,000 stays over 200 lodgings, the
+officers' reads with and without their indexes, a bulk upload of 200 rows), page_weight (loads
+three pages in a throttled Chromium).
 
 Each prints its table and JSON line as usual. The run fails when a benchmark fails (it raised, or
 its run showed broken answers), takes longer than TIMEOUT_S, or does not end with its JSON line;
@@ -25,7 +26,8 @@ import time
 
 from _common import PREPARED_VARIABLE, ROOT, SMOKE_DATABASE, bench_url, ensure_database, log, require_environment
 
-BENCHMARKS = ("region_lookup", "maps", "summaries", "submit", "whatsapp", "page_weight")
+BENCHMARKS = ("region_lookup", "maps", "summaries", "submit", "whatsapp", "guests", "guests_bulk",
+              "page_weight")
 TIMEOUT_S = 180  # about a minute each is expected; a hung benchmark must not hang CI
 
 

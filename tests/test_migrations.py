@@ -13,7 +13,8 @@ EXPECTED_TABLES = {"region", "region_part", "region_source", "office", "office_r
                    "summary_report", "notification", "hotspot_snapshot", "wa_conversation",
                    "wa_inbound", "wa_outbound", "wa_block", "service_case", "api_token",
                    "partner_key", "api_submission", "organisation", "organisation_member", "stay",
-                   "stay_change", "sttpoa_counter", "stay_document", "guest_upload", "guest_tally"}
+                   "stay_change", "sttpoa_counter", "stay_document", "guest_upload", "guest_tally",
+                   "indicator_series", "indicator_value"}
 
 
 def tables(url):

@@ -10,21 +10,24 @@ from tests.factories import World
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 LANDING = {"officer": "/tugas-saya", "supervisor": "/tugas-saya", "regional_head": "/ringkasan",
-           "admin": "/admin/pengguna", "resident": "/"}
+           "admin": "/admin/pengguna", "resident": "/", "lodging": "/penginapan"}
 # What each role must find in its header (the pages of its work), in this order where it matters.
 NAV_PAGES = {
-    "officer": ["/tugas-saya", "/laporan", "/peta", "/ekspor", "/akun/token", "/notifikasi"],
-    "supervisor": ["/tugas-saya", "/laporan", "/peta", "/ringkasan", "/kasus/", "/peta/wilayah",
+    "officer": ["/tugas-saya", "/laporan", "/pengawasan/tamu", "/peta", "/ekspor", "/akun/token", "/notifikasi"],
+    "supervisor": ["/tugas-saya", "/laporan", "/pengawasan/tamu", "/peta", "/ringkasan", "/kasus/", "/peta/wilayah",
                    "/ringkasan/bulanan", "/ekspor", "/akun/token", "/notifikasi"],
     "regional_head": ["/peta", "/ringkasan", "/peta/wilayah", "/ringkasan/bulanan", "/ekspor"],
     "admin": ["/admin/pengguna"],
     "resident": ["/lapor", "/status", "/laporan-saya"],
+    "lodging": ["/lapor", "/status", "/laporan-saya", "/penginapan"],
 }
 
 
 @pytest.fixture
 def world(make):
-    return World(make)
+    world = World(make)
+    world.actors["lodging"] = make.user("lodging")  # staff of a lodging, company or host
+    return world
 
 
 @pytest.mark.parametrize("role", list(LANDING))

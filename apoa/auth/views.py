@@ -118,6 +118,7 @@ LANDINGS = (
     (Permission.view_aggregates, "summaries.dashboard"),
     (Permission.manage_users, "admin.users"),
     (Permission.manage_jobs, "jobs.index"),
+    (Permission.report_guests, "guest_operator.index"),
 )
 
 

@@ -24,8 +24,9 @@ def seed_command(reports):
         db.session.rollback()
         raise click.ClickException(str(error.message)) from None
     db.session.commit()
-    click.echo(f"demo data: {result.offices} offices, {result.users} users and "
-               f"{result.reports} reports created")
+    click.echo(f"demo data: {result.offices} offices, {result.users} users, "
+               f"{result.reports} reports, {result.lodgings} lodgings and {result.stays} guests' "
+               "stays created")
     click.echo(f"demo users (password for all: {DEMO_PASSWORD}):")
     for email, role, office in result.accounts:
         key = DEMO_TOTP_SECRETS.get(email, "")

@@ -1,4 +1,5 @@
-"""Demonstration data: offices over three kabupaten, one user per role, a few hundred reports.
+"""Demonstration data: offices over three kabupaten, one user per role, a few hundred reports,
+and verified lodgings with a few hundred foreign guests' stays (apoa/demo/guests.py).
 
 Everything is looked up before it is created, so seeding twice changes nothing. Report points are
 drawn inside the real kabupaten outlines with a fixed seed, so every demo looks the same.
@@ -18,6 +19,7 @@ from sqlalchemy import func, select, text
 
 from apoa.auth.services import create_user, find_user_by_email
 from apoa.auth.totp import enrol_with_secret
+from apoa.demo.guests import seed_guests
 from apoa.extensions import db
 from apoa.regions.lookup import locate_many
 from apoa.regions.models import Region
@@ -61,7 +63,7 @@ USERS = (
     ("penyelia@demo.apoa.id", "Dewi Penyelia", "supervisor", "KANIM-KARAWANG"),
     ("kepala@demo.apoa.id", "Agus Kepala", "regional_head", "DITJEN"),
     ("admin@demo.apoa.id", "Admin APOA", "admin", None),
-    # A lodging operator's account; its lodging and guests come with the guest pages.
+    # A lodging operator's account: the person in charge of a demo lodging (apoa/demo/guests.py).
     ("penginapan@demo.apoa.id", "Rina Penginapan", "lodging", None),
 )
 
@@ -91,6 +93,8 @@ class SeedResult:
     offices: int = 0
     users: int = 0
     reports: int = 0
+    lodgings: int = 0
+    stays: int = 0
     accounts: list = field(default_factory=list)
 
 
@@ -105,8 +109,10 @@ def seed_demo(report_count=300):
     result.accounts = [(email, role, office) for email, _name, role, office in USERS]
     if not _demo_reports_exist():
         result.reports = _seed_reports(report_count)
-    log.info("demo seed: %d offices, %d users, %d reports created", result.offices, result.users,
-             result.reports)
+    guests = seed_guests(DEMO_PASSWORD)
+    result.lodgings, result.stays = guests.lodgings, guests.stays
+    log.info("demo seed: %d offices, %d users, %d reports, %d lodgings, %d stays created",
+             result.offices, result.users, result.reports, result.lodgings, result.stays)
     return result
 
 

@@ -201,9 +201,26 @@ class Stay(db.Model):
     __tablename__ = "stay"
     __table_args__ = (
         *(CheckConstraint(sql, name=name) for sql, name in STAY_CHECKS),
-        # Guests present now in an office's jurisdiction (the officers' list, the map layer).
+        # Guests present now in an office's jurisdiction, in check-in order (an office's list);
+        # the included columns answer the counts per nationality and organisation, the map layer
+        # and the leads' choice of stays by index-only scans (apoa/guests/queries.py, leads.py).
         Index("ix_stay_office_present", "office_id", "checked_in_at",
+              postgresql_include=["id", "organisation_id", "nationality", "planned_check_out",
+                                  "permit_expiry"],
               postgresql_where=text("state = 'present'")),
+        # The whole country's guests present now, newest first: the Ditjen's first page is the
+        # first entries of this index.
+        Index("ix_stay_present_checked_in", text("checked_in_at DESC"), text("id DESC"),
+              postgresql_where=text("state = 'present'")),
+        # Guests present at a past moment: those checked out after it (and one probe of "any
+        # check-out after now?", see queries.present_at).
+        Index("ix_stay_checked_out", "checked_out_at",
+              postgresql_where=text("state = 'checked_out'")),
+        # The check-ins of the last days in the whole country, index-only: the hopping leads
+        # (passport and organisation) and the late check-ins per organisation.
+        Index("ix_stay_checked_in", "checked_in_at",
+              postgresql_include=["office_id", "organisation_id", "passport_hash", "late"],
+              postgresql_where=text("state <> 'cancelled'")),
         # Guests present on a past date, per office.
         Index("ix_stay_office_checked_in", "office_id", "checked_in_at"),
         Index("ix_stay_organisation_checked_in", "organisation_id", "checked_in_at"),

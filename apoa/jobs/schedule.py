@@ -68,4 +68,7 @@ SCHEDULE = (
     Periodic("apoa.whatsapp.conversation.expire_idle", every=timedelta(minutes=10)),
     Periodic("apoa.whatsapp.housekeeping.send_lost_messages", every=timedelta(minutes=5)),
     Periodic("apoa.whatsapp.housekeeping.forget_old_messages", daily_at=time(3, 30)),
+    # Foreign guests' stays past APOA_GUEST_RETENTION_DAYS, kept as anonymous counts only.
+    Periodic("apoa.guests.retention.delete_old_stays", daily_at=time(2, 30)),
+    Periodic("apoa.guests.uploads.purge_abandoned_uploads", every=timedelta(hours=1)),
 )

@@ -1,5 +1,7 @@
 """The regional heads' choropleth: report counts per kabupaten/kota (per kecamatan when zoomed in)
-for a period and an optional state, over the areas of the user's jurisdiction.
+for a period and an optional state, over the areas of the user's jurisdiction. The other layers
+(an indicator, or a rate such as reports per 100,000 residents) are apoa/indicators/layers.py's,
+drawn with this module's jurisdiction, counts and outlines.
 
 Privacy. An area with 1 or 2 reports (fewer than SUPPRESS_BELOW) is "< 3": its features and
 table rows carry that label and band 0, never the number, and nothing else tells 1 from 2 —
@@ -55,6 +57,7 @@ PERIODS = {
 }
 KEY_OF_PRESET = {preset: key for key, preset in PERIODS.items()}
 DEFAULT_PERIOD = "30d"
+REPORTS_LAYER = "reports"
 
 
 # --- what the user chose -------------------------------------------------------------------------
@@ -63,6 +66,10 @@ DEFAULT_PERIOD = "30d"
 class Selection:
     period: object          # an apoa.periods.Period
     state: str | None = None
+    # What the areas are coloured by: REPORTS_LAYER (drawn here), else an indicator or a rate
+    # (apoa/indicators/layers.py), of `year` (None: the latest imported).
+    layer: str = REPORTS_LAYER
+    year: int | None = None
 
     @property
     def period_key(self):
@@ -267,7 +274,7 @@ def area_table(user, selection):
     counts = area_counts(user, jurisdiction, RegionLevel.kabupaten_kota, selection)
     bands = class_breaks(counts.values())
     keyed = []
-    for area_id, kode, nama in _jurisdiction_areas(jurisdiction):
+    for area_id, kode, nama in jurisdiction_areas(jurisdiction):
         props = area_properties(counts.get(area_id, 0), bands)
         # A suppressed area sorts with count 0, whatever it really holds.
         row = AreaRow(kode, nama, props["band"], props["label"])
@@ -276,7 +283,8 @@ def area_table(user, selection):
     return [row for _key, row in sorted(keyed, key=lambda pair: pair[0])]
 
 
-def _jurisdiction_areas(jurisdiction):
+def jurisdiction_areas(jurisdiction):
+    """[(id, kode, nama)] of the jurisdiction's kabupaten/kota, by code."""
     return db.session.execute(_of_jurisdiction(
         select(Region.id, Region.kode, Region.nama), jurisdiction).order_by(Region.kode)).all()
 

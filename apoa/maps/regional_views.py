@@ -1,6 +1,7 @@
 """The regional map (/peta/wilayah): a folium choropleth of report counts per area for a period
 and state, with a GET filter form and a plain table of the same counts for screen readers and
-phones; and its data by bounding box (/peta/wilayah/data.json).
+phones; and its data by bounding box (/peta/wilayah/data.json). The form's "layer" can instead
+choose a regional indicator or a rate per kabupaten/kota (apoa/indicators/layers.py).
 
 Only users with view_aggregates get either; everybody else, signed in or not, gets 404. What
 they see and how small counts are hidden is decided in apoa/maps/regional.py.
@@ -13,6 +14,7 @@ from wtforms.validators import Optional, ValidationError
 from apoa.auth.guards import actor, guard_staff_pages
 from apoa.errors import ApoaError, NotFound, UserValueError
 from apoa.forms import BaseForm
+from apoa.indicators import layers
 from apoa.maps import regional
 from apoa.maps.clusters import parse_bbox, parse_zoom
 from apoa.maps.page import Behaviour, new_map, render
@@ -55,6 +57,9 @@ class RegionalFilterForm(BaseForm):
     date_from = DateField(_l("From"), validators=[Optional()], name="from")
     date_to = DateField(_l("Until"), validators=[Optional()], name="to")
     state = SelectField(_l("Status"), choices=state_choices, default="")
+    # Reports, an indicator, or a rate (apoa/indicators/layers.py), and the indicators' year.
+    layer = SelectField(_l("Layer"), choices=layers.layer_choices, default=regional.REPORTS_LAYER)
+    year = SelectField(_l("Indicator year"), choices=layers.year_choices, default="")
 
     def validate_date_to(self, field):
         # Said beside the date, as in the queue's filters; other periods ignore the dates.
@@ -76,7 +81,9 @@ class RegionalFilterForm(BaseForm):
 
     def selection(self):
         """The validated choice as a regional.Selection (call after validate())."""
-        return regional.Selection(self._period, regional.parse_state(self.state.data))
+        return regional.Selection(self._period, regional.parse_state(self.state.data),
+                                  self.layer.data or regional.REPORTS_LAYER,
+                                  layers.parse_year(self.year.data))
 
     def first_error(self):
         """"Label: message" of the first field in error, for a JSON answer."""
@@ -85,7 +92,9 @@ class RegionalFilterForm(BaseForm):
 
     def query(self):
         """The choice as query parameters, for the map's requests (empty ones left out)."""
-        params = {"period": self.period.data, "state": self.state.data or None}
+        params = {"period": self.period.data, "state": self.state.data or None,
+                  "layer": self.layer.data if self.layer.data != regional.REPORTS_LAYER else None,
+                  "year": self.year.data or None}
         if self.period.data == "custom":
             params["from"] = self.date_from.data.isoformat()
             params["to"] = self.date_to.data.isoformat()
@@ -107,9 +116,14 @@ def page():
     if not form.validate():
         return render_template("maps/regional.html", form=form, parts=None), 400
     selection = form.selection()
-    return render_template("maps/regional.html", form=form, parts=render(regional_map(user, form)),
-                           rows=regional.area_table(user, selection), summary=summary(selection),
-                           k=regional.SUPPRESS_BELOW, suppressed=regional.SUPPRESSED_LABEL)
+    page_parts = {"form": form, "parts": render(regional_map(user, form)),
+                  "summary": summary(selection), "k": regional.SUPPRESS_BELOW,
+                  "suppressed": regional.SUPPRESSED_LABEL}
+    if selection.layer == regional.REPORTS_LAYER:
+        return render_template("maps/regional.html", rows=regional.area_table(user, selection),
+                               **page_parts)
+    figures, rows = layers.layer_table(user, selection)
+    return render_template("maps/regional.html", layer=figures, layer_rows=rows, **page_parts)
 
 
 @bp.get("/peta/wilayah/data.json")
@@ -120,7 +134,10 @@ def data():
         user = aggregate_reader()
         bbox, zoom = parse_bbox(request.args.get("bbox")), parse_zoom(request.args.get("zoom"))
         selection = selection_or_error(RegionalFilterForm(formdata=request.args))
-        body = regional.choropleth_json(user, bbox, zoom, selection)
+        if selection.layer == regional.REPORTS_LAYER:
+            body = regional.choropleth_json(user, bbox, zoom, selection)
+        else:
+            body = layers.layer_json(user, bbox, zoom, selection)
     except ApoaError as error:
         return json_error(error)
     return Response(body, mimetype="application/json")

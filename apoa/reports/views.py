@@ -16,9 +16,11 @@ from flask_babel import get_locale, gettext as _
 
 from apoa.audit.services import record_independently
 from apoa.auth.guards import actor, guard_staff_pages
-from apoa.auth.permissions import Permission, can
+from apoa.auth.permissions import Permission, can, has_permission
 from apoa.errors import NotAllowed, UserValueError
 from apoa.forms import without_controls
+from apoa.guests.countries import country_name as nationality_name
+from apoa.guests.queries import NEARBY_METRES, lodgings_near
 from apoa.reports import queries
 from apoa.reports.contact import reveal_contact
 from apoa.reports.duplicates import (DEFAULT_DAYS, DEFAULT_METRES, coordinates, corroborations,
@@ -156,8 +158,18 @@ def render_report(report, status=200, submitted=None, reveal_form=None, contact=
         overdue=queries.is_overdue(report, datetime.now(timezone.utc)),
         can_reveal=report.contact is not None and can(user, Permission.reveal_contact, report),
         reveal_form=reveal_form or RevealContactForm(formdata=None), contact=contact,
-        failed_action=submitted.action.value if submitted is not None else None, **vocabulary())
+        failed_action=submitted.action.value if submitted is not None else None,
+        **guest_lodgings(report, user, lon, lat), **vocabulary())
     return render_template("reports/report.html", **context), status
+
+
+def guest_lodgings(report, user, lon, lat):
+    """The lodgings near the report with foreign guests staying when it was seen: only for who
+    may see guests (apoa/guests/queries.py lodgings_near narrows them to the jurisdiction)."""
+    if not has_permission(user, Permission.view_guests):
+        return {"guest_lodgings": None}
+    return {"guest_lodgings": lodgings_near(user, lon, lat, report.observed_at),
+            "guest_metres": NEARBY_METRES, "nationality_name": nationality_name}
 
 
 def awaiting_decision(report):

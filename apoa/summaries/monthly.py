@@ -6,6 +6,10 @@ The figures are the dashboard's (`figures.summary`), the charts its SVG charts (
 the map an SVG drawn from PostGIS here: the kabupaten/kota outlines of the jurisdiction, filled by
 the month's count band, with a legend — no tiles, so it renders offline and inside the PDF.
 
+Its last section is the foreign guests reported by lodgings (apoa/guests/figures.py): check-ins
+and guest nights per kabupaten/kota and nationality, the weeks of the month and the top
+nationalities, with GUEST_COLUMNS nationalities given a column of their own (as many as fit A4).
+
 A monthly report leaves the office (DESIGN.md, privacy): it is always the aggregate view, whoever
 prints it. Counts from 1 to 2 read "< 3", figures resting on so few reports are withheld, and no
 officer is named, also when a supervisor (who may view reports) prints it (`as_shared`).
@@ -28,6 +32,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 from apoa.auth.permissions import ALL_OFFICES
 from apoa.errors import UserValueError
 from apoa.extensions import db
+from apoa.guests.figures import guest_figures
 from apoa.regions.models import Region, RegionLevel, office_region
 from apoa.summaries import charts, figures
 from apoa.summaries.figures import K, AnomalyRow, Count, WeekPoint, change_of, share_of
@@ -49,6 +54,8 @@ NO_REPORTS_FILL, FEW_FILL = "#f1f3f5", "#dbe5f0"
 BAND_FILLS = ("#9ecae1", "#6baed6", "#3182bd", "#08519c")
 # Lower ends of the colour bands: nice numbers from 3 (below it a count is "< 3").
 BAND_LADDER = (3, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000)
+# Nationalities with a column of their own in the foreign guests' table: as many as fit A4.
+GUEST_COLUMNS = 3
 
 
 # --- the month asked for --------------------------------------------------------------------------
@@ -98,6 +105,7 @@ class MonthlyReport:
     map: Markup                 # the choropleth SVG with its legend
     generated_at: datetime
     month_complete: bool        # False while the month is still running
+    guests: object = None       # apoa.guests.figures.GuestFigures, always suppressed
 
 
 def monthly_report(user, month, office_id=None, today=None):
@@ -112,7 +120,9 @@ def monthly_report(user, month, office_id=None, today=None):
         map=kabupaten_map(scope, summary.by_kabupaten,
                           _("Reports received per regency/city, %(month)s", month=title)),
         generated_at=datetime.now(timezone.utc),
-        month_complete=month.end <= (today or local_today()))
+        month_complete=month.end <= (today or local_today()),
+        guests=guest_figures(user, month, office_id, suppress=True, today=today,
+                             table_columns=GUEST_COLUMNS))
 
 
 # --- always the aggregate view --------------------------------------------------------------------

@@ -160,9 +160,10 @@ def test_the_database_ties_the_state_to_the_decision(world, make, db_session):
 
 def test_organisation_staff_sign_in_without_a_second_factor_and_see_no_reports(world, make, client, auth):
     person = make.user("resident")
-    register_hotel(person)
+    hotel = register_hotel(person)
     answer = auth.login(person)
-    assert answer.status_code == 302 and answer.headers["Location"] != "/masuk/kode"
-    assert client.get(answer.headers["Location"]).status_code == 200
+    assert answer.status_code == 302 and answer.headers["Location"] == "/penginapan"
+    landing = client.get(answer.headers["Location"], follow_redirects=True)
+    assert landing.status_code == 200 and landing.request.path == f"/penginapan/{hotel.id}"
     report = world.report_in(State.new)
     assert client.get(f"/laporan/{report.id}").status_code == 404

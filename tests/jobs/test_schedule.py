@@ -31,6 +31,8 @@ def test_the_table_names_every_periodic_job():
         "apoa.whatsapp.conversation.expire_idle": timedelta(minutes=10),
         "apoa.whatsapp.housekeeping.send_lost_messages": timedelta(minutes=5),
         "apoa.whatsapp.housekeeping.forget_old_messages": time(3, 30),
+        "apoa.guests.retention.delete_old_stays": time(2, 30),
+        "apoa.guests.uploads.purge_abandoned_uploads": timedelta(hours=1),
     }
 
 

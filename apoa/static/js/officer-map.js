@@ -5,6 +5,8 @@
 // Every word shown comes from options.labels (translated by the server). A request that fails
 // says so in the status line, takes the clusters it can no longer vouch for off the map, and the
 // next move (or the network coming back) asks again.
+// For who may see foreign guests, the page carries #guest-layer (its data address and words): a
+// layer, off until ticked, of the lodgings with guests staying now (/pengawasan/tamu/peta.json).
 (function () {
   "use strict";
 
@@ -25,6 +27,7 @@
     var overlays = {};
     overlays[labels.clusters] = data;
     overlays[labels.heat] = heat;
+    var guests = guestLayer(map, overlays);
     // Open on a wide screen; on a phone a button that opens on a tap, so the box never covers
     // the map (it took a third of a 360 px screen).
     L.control.layers(null, overlays, { collapsed: isNarrow(map), position: "topright" }).addTo(map);
@@ -36,6 +39,7 @@
 
     function refresh() {
       rememberView(map);
+      if (guests && map.hasLayer(guests.layer)) { guests.refresh(); }
       say(labels.loading, "loading");
       loadData(params()).then(function (answer) {
         data.clearLayers();
@@ -114,10 +118,61 @@
 
     var refreshSoon = common.debounce(refresh, 200);
     map.on("moveend", refreshSoon);
-    map.on("overlayadd", function (event) { if (event.layer === heat) { refreshHeat(); } });
+    map.on("overlayadd", function (event) {
+      if (event.layer === heat) { refreshHeat(); }
+      if (guests && event.layer === guests.layer) { guests.refresh(); }
+    });
     window.addEventListener("online", refreshSoon);
     refresh();
   };
+
+  // The lodgings with foreign guests: a marker per lodging, its popup the name, the count and
+  // the nationalities, and a link to the list of its guests. Null when the page has no layer.
+  function guestLayer(map, overlays) {
+    var holder = document.getElementById("guest-layer");
+    if (!holder) { return null; }
+    var common = ApoaMaps.common;
+    var words = JSON.parse(holder.dataset.labels);
+    var layer = L.layerGroup();
+    var load = common.loader(holder.dataset.url);
+    var status = document.getElementById("map-status");
+    overlays[words.layer] = layer;
+
+    function refresh() {
+      load({ bbox: common.bbox(map, 0.1) }).then(function (answer) {
+        layer.clearLayers();
+        answer.features.forEach(function (feature) { layer.addLayer(lodgingMarker(feature, words)); });
+        holder.dataset.state = "loaded";
+        holder.dataset.count = String(answer.features.length);
+      }, function (error) {
+        layer.clearLayers();
+        holder.dataset.state = "failed";
+        if (status) { status.textContent = failure(error, words); status.classList.add("error"); }
+      });
+    }
+    return { layer: layer, refresh: refresh };
+  }
+
+  function lodgingMarker(feature, words) {
+    var common = ApoaMaps.common;
+    var place = feature.properties;
+    var at = feature.geometry.coordinates;
+    var marker = L.circleMarker([at[1], at[0]], {
+      radius: 7 + Math.min(8, Math.round(Math.log2(place.guests + 1))), color: "#ffffff", weight: 2,
+      fillColor: "#be185d", fillOpacity: 0.9
+    });
+    var box = common.element("div", "point-popup lodging-popup");
+    box.appendChild(common.element("strong", "name", place.name));
+    box.appendChild(common.element("p", "guests", words.guests.replace("%(n)s", place.guests)));
+    var list = common.element("ul", "nationalities");
+    place.nationalities.forEach(function (n) { list.appendChild(common.element("li", null, n.name + ": " + n.count)); });
+    box.appendChild(list);
+    var link = common.element("a", "open", words.open);
+    link.href = place.url;
+    box.appendChild(link);
+    marker.bindPopup(box);
+    return marker;
+  }
 
   function isNarrow(map) {
     return map.getContainer().clientWidth < 600;

@@ -6,6 +6,9 @@
 // A request that fails says so in words in the status line above the map (texts from the page),
 // takes the areas it can no longer vouch for off the map, and the next move (or the network
 // coming back) tries again.
+// Another layer than the reports (an indicator or a rate, apoa/indicators/layers.py) comes with
+// body.layer: its title, tooltip and the line naming its year and source, and legend entries
+// that carry their own note; the legend shows them instead of the reports' texts.
 (function () {
   "use strict";
 
@@ -91,7 +94,7 @@
     function forget() {
       if (areas) { map.removeLayer(areas); }
       areas = null;
-      legend.update([]);
+      legend.update([], null);
     }
 
     function draw(body) {
@@ -102,12 +105,12 @@
                    color: "#3d4650", weight: 1, opacity: 0.8, fillOpacity: 0.75 };
         },
         onEachFeature: function (feature, area) {
-          area.bindTooltip(tooltip(feature.properties), { sticky: true });
+          area.bindTooltip(tooltip(feature.properties, body.layer), { sticky: true });
         }
       });
       if (areas) { map.removeLayer(areas); }
       areas = layer.addTo(map);
-      legend.update(body.legend || []);
+      legend.update(body.legend || [], body.layer || null);
       if (!drawn) {
         drawn = true;
         document.documentElement.dataset.apoaMap = "ready";
@@ -115,9 +118,9 @@
     }
 
     // A DOM node, never an HTML string: region names cannot become markup.
-    function tooltip(properties) {
+    function tooltip(properties, layer) {
       var span = document.createElement("span");
-      span.textContent = (text.tooltip || "%(name)s: %(count)s")
+      span.textContent = ((layer && layer.tooltip) || text.tooltip || "%(name)s: %(count)s")
         .replace("%(name)s", properties.nama).replace("%(count)s", properties.label);
       return span;
     }
@@ -138,20 +141,24 @@
       L.DomEvent.disableClickPropagation(box);
       return box;
     };
-    control.update = function (entries) {
+    control.update = function (entries, layer) {
       while (box.firstChild) { box.removeChild(box.firstChild); }
       box.hidden = !entries.length;
       if (!entries.length) { return; }
       var title = L.DomUtil.create("p", "apoa-legend-title", box);
-      title.textContent = text.legendTitle || "";
+      title.textContent = (layer && layer.title) || text.legendTitle || "";
       var list = L.DomUtil.create("ul", "", box);
       entries.forEach(function (entry) {
         var item = L.DomUtil.create("li", "", list);
         L.DomUtil.create("span", "apoa-swatch apoa-band-" + entry.band, item).setAttribute("aria-hidden", "true");
         var label = L.DomUtil.create("span", "", item);
-        var note = entry.band === 0 ? text.legendNote : entry.band === "none" ? text.legendNone : null;
+        var note = entry.note || (layer ? null : entry.band === 0 ? text.legendNote
+          : entry.band === "none" ? text.legendNone : null);
         label.textContent = note ? entry.label + " (" + note + ")" : entry.label;
       });
+      if (layer && layer.sourceLine) {
+        L.DomUtil.create("p", "apoa-legend-source", box).textContent = layer.sourceLine;
+      }
     };
     return control;
   }
