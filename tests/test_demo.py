@@ -113,3 +113,14 @@ def test_the_lodging_demo_user_is_in_charge_of_a_karawang_lodging_and_can_check_
                                                         Stay.state == "present")) > 0
     [stay] = check_in(hotel, user, [guest(clock)], clock.now)
     assert stay.sttpoa_no
+
+
+def test_the_demo_imports_the_example_indicators_once_for_the_regional_map():
+    from apoa.indicators.models import IndicatorSeries
+
+    seed_demo(report_count=10)
+    names = set(db.session.scalars(select(IndicatorSeries.name)).all())
+    assert {"population", "lodgings"} <= names  # what the two rate layers need
+    count = db.session.scalar(select(func.count()).select_from(IndicatorSeries))
+    seed_demo(report_count=10)
+    assert db.session.scalar(select(func.count()).select_from(IndicatorSeries)) == count

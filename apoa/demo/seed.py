@@ -13,6 +13,7 @@ import logging
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import func, select, text
@@ -33,6 +34,7 @@ log = logging.getLogger("apoa.demo")
 
 DEMO_PASSWORD = "apoa-demo-2026"
 RANDOM_SEED = 2026
+EXAMPLE_INDICATORS = Path(__file__).resolve().parents[2] / "examples" / "indicators-example.csv"
 
 # (code, name, kind, parent code, kabupaten/kota codes)
 OFFICES = (
@@ -111,9 +113,22 @@ def seed_demo(report_count=300):
         result.reports = _seed_reports(report_count)
     guests = seed_guests(DEMO_PASSWORD)
     result.lodgings, result.stays = guests.lodgings, guests.stays
+    _seed_indicators()
     log.info("demo seed: %d offices, %d users, %d reports, %d lodgings, %d stays created",
              result.offices, result.users, result.reports, result.lodgings, result.stays)
     return result
+
+
+def _seed_indicators():
+    """The README's example indicators (illustrative figures, marked as such in their source), so
+    the regional map's indicator and rate layers have something to draw. Skipped where the
+    examples are not installed, or once any indicator exists."""
+    from apoa.indicators.importer import import_indicators
+    from apoa.indicators.models import IndicatorSeries
+
+    if not EXAMPLE_INDICATORS.exists() or db.session.scalar(select(IndicatorSeries.id).limit(1)):
+        return
+    import_indicators(EXAMPLE_INDICATORS.read_text(encoding="utf-8"))
 
 
 def _refuse_production():
