@@ -15,12 +15,12 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 
 from apoa.auth.guards import actor, never_store, require_sign_in
-from apoa.auth.permissions import Permission, can_for_organisation
 from apoa.errors import UserValueError
 from apoa.extensions import db
 from apoa.forms import BaseForm
 from apoa.guests import bulk, uploads
-from apoa.guests.models import GuestUpload, Organisation, UploadState
+from apoa.guests.models import GuestUpload, UploadState
+from apoa.guests.operator_views import own_organisation
 
 bp = Blueprint("guest_uploads", __name__)
 bp.before_request(require_sign_in)
@@ -45,15 +45,6 @@ class UploadForm(BaseForm):
 
 class ConfirmForm(BaseForm):
     """Nothing but the CSRF token."""
-
-
-def own_organisation(organisation_id):
-    """The organisation, if the signed-in user reports guests for it; else 404."""
-    organisation = db.session.get(Organisation, organisation_id)
-    if organisation is None or not can_for_organisation(actor(), Permission.report_guests,
-                                                        organisation):
-        abort(404)
-    return organisation
 
 
 def own_upload(upload_id):

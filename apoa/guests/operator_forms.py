@@ -14,15 +14,14 @@ from flask_babel import lazy_gettext as _l
 from wtforms import (DateField, DateTimeLocalField, EmailField, Field, FieldList, FileField,
                      FormField, HiddenField, RadioField, SelectChoice, SelectField, StringField,
                      TextAreaField)
-from wtforms.validators import (DataRequired, Email, InputRequired, Length, Optional,
-                                ValidationError)
+from wtforms.validators import (DataRequired, Email, InputRequired, Length, Optional)
 from wtforms.widgets import DateInput
 
 from apoa.forms import BaseForm
 from apoa.guests.countries import nationality_choices
 from apoa.guests.models import LodgingKind, OrganisationKind, PermitKind, Sex
 from apoa.guests.services import MIN_REASON_LENGTH
-from apoa.reports.forms import parse_coordinate
+from apoa.reports.forms import TypedCoordinates, parse_coordinate
 
 MAX_GUESTS = 20
 DEFAULT_UTC_OFFSET_MINUTES = 7 * 60   # WIB, where most lodgings are
@@ -165,7 +164,7 @@ class MrzForm(BaseForm):
     mrz = TextAreaField(validators=[Length(max=400)])
 
 
-class OrganisationForm(BaseForm):
+class OrganisationForm(TypedCoordinates, BaseForm):
     kind = RadioField(_l("What reports the guests"), default=OrganisationKind.lodging.value,
                       choices=[SelectChoice(k.value, k.title) for k in OrganisationKind],
                       validators=[InputRequired(_l("Choose what kind of organisation this is."))])
@@ -183,14 +182,6 @@ class OrganisationForm(BaseForm):
         DataRequired(_l("Mark the place on the map or enter its latitude."))])
     longitude = StringField(_l("Longitude"), validators=[
         DataRequired(_l("Mark the place on the map or enter its longitude."))])
-
-    def validate_latitude(self, field):
-        if parse_coordinate(field.data, -90, 90) is None:
-            raise ValidationError(_l("Enter a latitude between -90 and 90, e.g. -6.1754."))
-
-    def validate_longitude(self, field):
-        if parse_coordinate(field.data, -180, 180) is None:
-            raise ValidationError(_l("Enter a longitude between -180 and 180, e.g. 106.8271."))
 
     def point(self):
         """(lon, lat) of the validated form."""

@@ -186,7 +186,20 @@ class KeepsPhotos:
                                      "Please choose them again."))
 
 
-class ReportForm(KeepsPhotos, BaseForm):
+class TypedCoordinates:
+    """The checks of a form's `latitude` and `longitude` fields, which a person may type (the map
+    fills them when it can)."""
+
+    def validate_latitude(self, field):
+        if parse_coordinate(field.data, -90, 90) is None:
+            raise ValidationError(_l("Enter a latitude between -90 and 90, e.g. -6.1754."))
+
+    def validate_longitude(self, field):
+        if parse_coordinate(field.data, -180, 180) is None:
+            raise ValidationError(_l("Enter a longitude between -180 and 180, e.g. 106.8271."))
+
+
+class ReportForm(KeepsPhotos, TypedCoordinates, BaseForm):
     # Nothing is chosen in advance: a resident must say what the report is about.
     category = SelectField(_l("What is the report about?"), coerce=optional_id,
                            validators=[InputRequired(_l("Choose what the report is about."))])
@@ -263,14 +276,6 @@ class ReportForm(KeepsPhotos, BaseForm):
         except (TypeError, ValueError):
             return DEFAULT_UTC_OFFSET_MINUTES
         return offset if -14 * 60 <= offset <= 14 * 60 else DEFAULT_UTC_OFFSET_MINUTES
-
-    def validate_latitude(self, field):
-        if parse_coordinate(field.data, -90, 90) is None:
-            raise ValidationError(_l("Enter a latitude between -90 and 90, e.g. -6.1754."))
-
-    def validate_longitude(self, field):
-        if parse_coordinate(field.data, -180, 180) is None:
-            raise ValidationError(_l("Enter a longitude between -180 and 180, e.g. 106.8271."))
 
     def coordinates(self):
         """(lon, lat) once latitude and longitude validated, else None."""
