@@ -14,7 +14,7 @@ EXPECTED_TABLES = {"region", "region_part", "region_source", "office", "office_r
                    "wa_inbound", "wa_outbound", "wa_block", "service_case", "api_token",
                    "partner_key", "api_submission", "organisation", "organisation_member", "stay",
                    "stay_change", "sttpoa_counter", "stay_document", "guest_upload", "guest_tally",
-                   "indicator_series", "indicator_value"}
+                   "indicator_series", "indicator_value", "service_rating"}
 
 
 def tables(url):

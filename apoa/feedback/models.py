@@ -1,10 +1,13 @@
 """Cases for an office's supervisors that are not reports: complaints about the service and
 questions residents ask (from WhatsApp now; the web and the API later). Each goes from received
-to answered, with a due time, and the answer goes back by the channel it came from."""
+to answered, with a due time, and the answer goes back by the channel it came from. Beside them, a
+reporter's rating of the service once their report is closed (`ServiceRating`, the SKM survey of
+PermenPAN-RB 14/2017: apoa/feedback/skm.py)."""
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, LargeBinary, String, Text, func
+from sqlalchemy import (CheckConstraint, DateTime, ForeignKey, Index, LargeBinary, SmallInteger,
+                        String, Text, func)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from apoa.core.vocabulary import TitledEnum, titled
@@ -62,3 +65,38 @@ class ServiceCase(db.Model):
     @property
     def state_enum(self):
         return CaseState(self.state)
+
+
+# The nine SKM elements' columns (apoa/feedback/skm.py, SkmElement): one score 1..4 each.
+SKM_COLUMNS = ("requirements", "procedure", "duration", "cost", "product", "competence",
+               "conduct", "complaints", "facilities")
+
+
+class ServiceRating(db.Model):
+    """A reporter's rating of the service for one closed report: the nine SKM elements scored 1
+    (not appropriate) to 4 (very appropriate) and an optional comment (the reporter's own words:
+    never logged nor audited). The report's office is copied at rating time, so a later transfer
+    does not move the answer to another office's IKM."""
+
+    __tablename__ = "service_rating"
+    __table_args__ = (
+        *(CheckConstraint(f"{name} BETWEEN 1 AND 4", name=f"{name}_score") for name in SKM_COLUMNS),
+        CheckConstraint("char_length(comment) <= 1000", name="comment_length"),
+        Index("ix_service_rating_office_rated", "office_id", "rated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"),
+                                           unique=True)
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id", ondelete="RESTRICT"))
+    rated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    requirements: Mapped[int] = mapped_column(SmallInteger)
+    procedure: Mapped[int] = mapped_column(SmallInteger)
+    duration: Mapped[int] = mapped_column(SmallInteger)
+    cost: Mapped[int] = mapped_column(SmallInteger)
+    product: Mapped[int] = mapped_column(SmallInteger)
+    competence: Mapped[int] = mapped_column(SmallInteger)
+    conduct: Mapped[int] = mapped_column(SmallInteger)
+    complaints: Mapped[int] = mapped_column(SmallInteger)
+    facilities: Mapped[int] = mapped_column(SmallInteger)
+    comment: Mapped[str | None] = mapped_column(Text)

@@ -1,4 +1,6 @@
-"""What residents use: the report form, the receipt, the status page and their own reports.
+"""What residents use: the report form, the receipt, the status page and their own reports, and
+the rating of the service once a report is closed (apoa/feedback/skm.py), reached like the status
+page by the tracking code alone.
 
 Rate limits are budgets of apoa/reports/abuse.py, checked here because only the view knows what
 happened: a report accepted, a tracking code that found nothing. A form that fails validation and
@@ -16,6 +18,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
+from apoa.errors import Conflict
+from apoa.feedback.forms import RatingForm
+from apoa.feedback.skm import SCORE_WORDS, can_rate, rate, rated_reports
 from apoa.reports import tracking
 from apoa.reports.abuse import (CODE_MISS_BUDGETS, CODE_MISSES_PER_REQUESTER, FOLLOW_UP_BUDGETS,
                                 REPORT_BUDGETS, REPORTS_PER_REQUESTER, filled_too_fast,
@@ -27,6 +32,7 @@ from apoa.reports.pending import discard_once_sent
 from apoa.reports.queries import active_categories
 from apoa.reports.services import (OutsideIndonesia, add_follow_up, find_by_code,
                                    find_by_submission_key, public_status, reports_of, submit_report)
+from apoa.reports.states import State
 
 bp = Blueprint("public", __name__)
 log = logging.getLogger("apoa.reports")
@@ -142,7 +148,8 @@ def typed_code(raw):
 
 def render_status(report, follow_up_form, status_code=200):
     return render_template("reports/status.html", status=public_status(report), form=follow_up_form,
-                           code=tracking.display(report.tracking_code)), status_code
+                           code=tracking.display(report.tracking_code),
+                           can_rate=can_rate(report)), status_code
 
 
 @bp.post("/status/<code>/tambahan")
@@ -163,5 +170,37 @@ def follow_up(code):
 @bp.get("/laporan-saya")
 @login_required
 def my_reports():
-    reports = [(r, public_status(r)) for r in reports_of(current_user)]
-    return render_template("reports/mine.html", reports=reports, display=tracking.display)
+    reports = reports_of(current_user)
+    rated = rated_reports([r.id for r in reports])
+    return render_template("reports/mine.html", reports=[(r, public_status(r)) for r in reports],
+                           display=tracking.display, rated=rated)
+
+
+@bp.route("/status/<code>/nilai", methods=["GET", "POST"])
+def rate_service(code):
+    """The SKM questionnaire of a closed report. Before closure it leads back to the status page;
+    once rated, to the thank-you page (one rating per report)."""
+    report = find_by_code(code)
+    if report is None:
+        return unknown_code(code)
+    if not can_rate(report):
+        target = ".service_rated" if report.state == State.closed.value else ".status"
+        return redirect(url_for(target, code=report.tracking_code), 303)
+    form = RatingForm()
+    if form.validate_on_submit():
+        try:
+            rate(report, form.answers(), form.comment.data)
+        except Conflict:  # rated meanwhile, in another tab
+            pass
+        return redirect(url_for(".service_rated", code=report.tracking_code), 303)
+    page = render_template("feedback/rate.html", form=form, code=report.tracking_code,
+                           shown_code=tracking.display(report.tracking_code), words=SCORE_WORDS)
+    return give_device_cookie(make_response(page, 400 if form.errors else 200))
+
+
+@bp.get("/status/<code>/nilai/terima-kasih")
+def service_rated(code):
+    report = find_by_code(code)
+    if report is None:
+        return unknown_code(code)
+    return render_template("feedback/rated.html", code=report.tracking_code)

@@ -9,6 +9,8 @@ the month's count band, with a legend — no tiles, so it renders offline and in
 Its last section is the foreign guests reported by lodgings (apoa/guests/figures.py): check-ins
 and guest nights per kabupaten/kota and nationality, the weeks of the month and the top
 nationalities, with GUEST_COLUMNS nationalities given a column of their own (as many as fit A4).
+Then the residents' satisfaction index of the month (IKM, apoa/feedback/skm.py), withheld below
+3 answers.
 
 A monthly report leaves the office (DESIGN.md, privacy): it is always the aggregate view, whoever
 prints it. Counts from 1 to 2 read "< 3", figures resting on so few reports are withheld, and no
@@ -32,6 +34,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 from apoa.auth.permissions import ALL_OFFICES
 from apoa.errors import UserValueError
 from apoa.extensions import db
+from apoa.feedback.skm import ikm
 from apoa.guests.figures import guest_figures
 from apoa.regions.models import Region, RegionLevel, office_region
 from apoa.summaries import charts, figures
@@ -106,6 +109,7 @@ class MonthlyReport:
     generated_at: datetime
     month_complete: bool        # False while the month is still running
     guests: object = None       # apoa.guests.figures.GuestFigures, always suppressed
+    ikm: object = None          # apoa.feedback.skm.Ikm of the month
 
 
 def monthly_report(user, month, office_id=None, today=None):
@@ -122,7 +126,8 @@ def monthly_report(user, month, office_id=None, today=None):
         generated_at=datetime.now(timezone.utc),
         month_complete=month.end <= (today or local_today()),
         guests=guest_figures(user, month, office_id, suppress=True, today=today,
-                             table_columns=GUEST_COLUMNS))
+                             table_columns=GUEST_COLUMNS),
+        ikm=ikm(scope.office_ids, month.start, month.end))
 
 
 # --- always the aggregate view --------------------------------------------------------------------

@@ -6,7 +6,8 @@ view_aggregates (regional heads; supervisors for their own office and those belo
 gets 404, like every page they may not see. A period or office that cannot be understood answers
 400 with the dashboard of the default period and the message beside the chooser, so the user can
 correct it. Every answer is `Cache-Control: private, no-store`. Beside the reports, the page shows
-the foreign guests reported by lodgings (apoa/guests/figures.py) for the same period and office.
+the foreign guests reported by lodgings (apoa/guests/figures.py) for the same period and office,
+and the residents' satisfaction index (IKM, apoa/feedback/skm.py).
 """
 from flask import Blueprint, render_template, request
 from flask_login import current_user
@@ -15,6 +16,7 @@ from apoa.auth.guards import guard_staff_pages
 from apoa.auth.permissions import Permission, can
 from apoa.errors import NotFound, UserValueError
 from apoa.feedback.services import open_cases_count
+from apoa.feedback.skm import ikm_for
 from apoa.guests.figures import guest_figures
 from apoa.maps.clusters import HEAT_DAYS
 from apoa.summaries import anomalies, charts, figures
@@ -43,7 +45,7 @@ def dashboard():
     summary = figures.summary(user, period, office_id)
     return render_template(
         "summaries/dashboard.html", summary=summary, error=error, presets=SUMMARY_PRESETS,
-        guests=guest_figures(user, period, office_id),
+        guests=guest_figures(user, period, office_id), ikm=ikm_for(user, period, office_id),
         chosen_preset=request.args.get("period") or "", chosen_office=office_id,
         offices=figures.offices_to_choose(user), args=request.args, method=anomalies,
         hotspot_days=HEAT_DAYS, day_text=day_text, moment_text=moment_text,

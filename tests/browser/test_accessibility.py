@@ -34,6 +34,7 @@ from apoa.guests.services import GuestData, check_in, register_organisation, ver
 from apoa.regions.models import Office
 from apoa.reports.models import Category
 from apoa.reports.services import NewReport, submit_report
+from apoa.reports.workflow import Action, apply
 from tests.browser.conftest import ARTIFACTS_DIR, PHONE, REPO_ROOT, Watch, _only_this_machine
 from tests.browser.helpers import KARAWANG_OFFICE
 from tests.conftest import TEST_PASSWORD
@@ -121,6 +122,7 @@ class World:
     stay_id: int = 0
     sttpoa_no: str = ""
     case_id: int = 0
+    closed_code: str = ""
 
 
 def person(role, office=None, authenticator=True):
@@ -141,6 +143,16 @@ def report(reporter=None, point=KARAWANG_POINT):
                     people_count=3, place_kind="project_site", point=point, submission_key=str(uuid.uuid4()),
                     observed_at=datetime.now(timezone.utc) - timedelta(hours=3))
     return submit_report(new, reporter=reporter)
+
+
+def closed_report(officer, supervisor):
+    """A report taken through the workflow to closed, so its reporter is asked to rate the service;
+    its tracking code."""
+    closed = report()
+    apply(closed, Action.screen, officer)
+    apply(closed, Action.dismiss, officer, reason="Tidak ada orang asing di alamat itu.")
+    apply(closed, Action.approve, supervisor)
+    return closed.tracking_code
 
 
 def guest(now):
@@ -181,6 +193,7 @@ def world(live_server):
         world.report_code, world.report_id = made.tracking_code, made.id
         report(point=TELUKJAMBE)
         supervisor = db.session.get(User, world.people["supervisor"].id)
+        world.closed_code = closed_report(db.session.get(User, world.people["officer"].id), supervisor)
         lodging_with_a_guest(world, supervisor)
         office = db.session.scalar(select(Office.id).where(Office.code == KARAWANG_OFFICE))
         world.case_id = open_case(office, "complaint", "Petugas tidak membalas pesan saya.", "whatsapp").id
@@ -197,7 +210,8 @@ def pages(role, w):
                     f"/pengawasan/tamu/{w.stay_id}/riwayat-orang", "/notifikasi/pengaturan", "/bantuan"]
     return {
         "signed out": ["/lapor", "/status", f"/status/{w.report_code}", f"/lapor/tanda-terima/{w.report_code}",
-                       "/bantuan", "/masuk", "/daftar", "/penginapan/daftar", f"/sttpoa/{w.sttpoa_no}"],
+                       "/bantuan", "/masuk", "/daftar", "/penginapan/daftar", f"/sttpoa/{w.sttpoa_no}",
+                       f"/status/{w.closed_code}", f"/status/{w.closed_code}/nilai"],
         "resident": [f"/status/{w.report_code}"],
         "lodging": [f"/penginapan/{w.organisation_id}", f"/penginapan/tamu/{w.stay_id}",
                     f"/penginapan/tamu/{w.stay_id}/koreksi", f"/penginapan/tamu/{w.stay_id}/batal",
