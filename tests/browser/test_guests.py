@@ -3,6 +3,7 @@ the lodging with a point on the map, a supervisor of the office verifies it, the
 two guests in by pasting their passports' MRZ, prints a receipt and checks one guest out; an
 officer sees the other guest staying and finds them by passport number; the operator of a lodging
 in another office's jurisdiction sees none of it."""
+import random
 import uuid
 from datetime import date, datetime, timedelta, timezone
 
@@ -30,10 +31,11 @@ def passport(surname, given_names, number, nationality, sex, born):
                       nationality=nationality, birth_date=born, sex=sex, expiry_date=expiry)
 
 
-ANNA = dict(surname="Lindqvist", given_names="Anna", number="SE1234567", nationality="SWE", sex="F",
-            born=date(1991, 4, 12))
-KENJI = dict(surname="Tanaka", given_names="Kenji", number="TK7654321", nationality="JPN", sex="M",
-             born=date(1984, 11, 3))
+# The browser database is shared by the run's browser tests: each run's passport numbers are its own.
+ANNA = dict(surname="Lindqvist", given_names="Anna", number=f"SE{random.randrange(10**7):07d}", nationality="SWE",
+            sex="F", born=date(1991, 4, 12))
+KENJI = dict(surname="Tanaka", given_names="Kenji", number=f"TK{random.randrange(10**7):07d}", nationality="JPN",
+             sex="M", born=date(1984, 11, 3))
 
 
 def sign_up_and_register(phone, email, lodging):
