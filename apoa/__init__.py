@@ -127,26 +127,37 @@ def register_blueprints(app):
     from apoa.maps.tiles import bp as tiles_bp
     from apoa.maps.views import bp as maps_bp
     from apoa.notifications.views import bp as notifications_bp
+    from apoa.privacy.request_views import bp as privacy_requests_bp
     from apoa.reports.offline import bp as offline_bp
     from apoa.reports.public_views import bp as public_bp
     from apoa.reports.views import bp as officer_bp
     from apoa.summaries.export_views import bp as exports_bp
     from apoa.feedback.views import bp as cases_bp
+    from apoa.feedback.public_views import bp as complaints_bp
     from apoa.guests.bulk_views import bp as guest_uploads_bp
     from apoa.guests.operator_views import bp as guest_operator_bp
     from apoa.guests.officer_views import bp as guest_officer_bp
     from apoa.guests.receipt_views import receipt_bp as sttpoa_bp
     from apoa.summaries.views import bp as summaries_bp
+    from apoa.privacy.retention_views import bp as retention_bp
+    from apoa.privacy.record_views import bp as privacy_record_bp
     from apoa.whatsapp.admin_views import admin_bp as whatsapp_admin_bp
     from apoa.whatsapp.officer_views import officer_bp as whatsapp_officer_bp
     from apoa.whatsapp.views import bp as whatsapp_bp
+    from apoa.partners.map_views import bp as supervision_map_bp
+    from apoa.partners.views import bp as pora_bp
 
     for blueprint in (core_bp, help_bp, auth_bp, public_bp, officer_bp, admin_bp, maps_bp,
                       regional_bp, assets_bp, exports_bp, summaries_bp, jobs_bp, health_bp,
                       notifications_bp, tiles_bp, places_bp, whatsapp_bp, whatsapp_officer_bp,
                       whatsapp_admin_bp, cases_bp, tokens_bp, open311_bp, partners_bp, offline_bp,
-                      sttpoa_bp, guest_uploads_bp, guest_operator_bp, guest_officer_bp):
+                      sttpoa_bp, guest_uploads_bp, guest_operator_bp, guest_officer_bp,
+                      retention_bp, privacy_record_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(privacy_requests_bp)  # data-subject requests (UU PDP 27/2022)
+    app.register_blueprint(supervision_map_bp)
+    app.register_blueprint(pora_bp)
+    app.register_blueprint(complaints_bp)  # /keluhan: complaints and questions from the web
     from apoa.api import spec
 
     spec.init_app(app)  # the JSON API v1's blueprints, through flask-smorest
@@ -164,11 +175,14 @@ def register_commands(app):
     from apoa.demo.cli import demo_cli
     from apoa.indicators.cli import indicators_cli
     from apoa.jobs.cli import jobs_cli
+    from apoa.privacy.cli import privacy_cli
+    from apoa.privacy.record_cli import record_command
     from apoa.regions.cli import offices_cli, regions_cli
 
     for group in (regions_cli, offices_cli, users_cli, demo_cli, audit_cli, jobs_cli, backup_cli,
-                  keys_cli, indicators_cli):
+                  keys_cli, indicators_cli, privacy_cli):
         app.cli.add_command(group)
+    privacy_cli.add_command(record_command)
 
 
 def register_template_globals(app):

@@ -44,6 +44,9 @@ SETTINGS = (
     Setting("APOA_CONTACT_KEYS", None, required_in_production=True),
     Setting("APOA_REPORT_MAX_AGE_DAYS", "90"),
     Setting("APOA_GUEST_RETENTION_DAYS", "730"),
+    Setting("APOA_RETENTION_UNFOUNDED_DAYS", "180"),
+    Setting("APOA_RETENTION_CONTACT_DAYS", "90"),
+    Setting("APOA_RETENTION_PHOTO_DAYS", "365"),
     Setting("APOA_MIN_FILL_SECONDS", "3"),
     Setting("APOA_RATELIMIT_ENABLED", "true"),
     Setting("APOA_JOBS_QUEUE", None),
@@ -145,6 +148,15 @@ def _flask_config(values, env):
         # Days after a stay ended before apoa/guests/retention.py deletes it (counts are kept).
         "GUEST_RETENTION_DAYS": _whole_number("APOA_GUEST_RETENTION_DAYS",
                                               values["APOA_GUEST_RETENTION_DAYS"], 1),
+        # Report retention (apoa/privacy/retention.py, UU PDP 27/2022): days after closure before
+        # an unfounded or duplicate report is anonymised, a reporter's contact is removed and a
+        # closed report's photos are deleted.
+        "RETENTION_UNFOUNDED_DAYS": _whole_number("APOA_RETENTION_UNFOUNDED_DAYS",
+                                                  values["APOA_RETENTION_UNFOUNDED_DAYS"], 1),
+        "RETENTION_CONTACT_DAYS": _whole_number("APOA_RETENTION_CONTACT_DAYS",
+                                                values["APOA_RETENTION_CONTACT_DAYS"], 1),
+        "RETENTION_PHOTO_DAYS": _whole_number("APOA_RETENTION_PHOTO_DAYS",
+                                              values["APOA_RETENTION_PHOTO_DAYS"], 1),
         "MIN_FILL_SECONDS": _whole_number("APOA_MIN_FILL_SECONDS",
                                           values["APOA_MIN_FILL_SECONDS"], 0),
         "RATELIMIT_ENABLED": _boolean("APOA_RATELIMIT_ENABLED", values["APOA_RATELIMIT_ENABLED"],

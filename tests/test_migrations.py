@@ -14,7 +14,10 @@ EXPECTED_TABLES = {"region", "region_part", "region_source", "office", "office_r
                    "wa_inbound", "wa_outbound", "wa_block", "service_case", "api_token",
                    "partner_key", "api_submission", "organisation", "organisation_member", "stay",
                    "stay_change", "sttpoa_counter", "stay_document", "guest_upload", "guest_tally",
-                   "indicator_series", "indicator_value", "service_rating"}
+                   "indicator_series", "indicator_value", "service_rating", "rating_invitation",
+                   "partner_agency", "partner_member", "forwarded_report", "joint_operation",
+                   "joint_operation_agency", "joint_operation_report",
+                   "subject_request"}
 
 
 def tables(url):

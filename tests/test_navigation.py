@@ -6,20 +6,24 @@ from pathlib import Path
 
 import pytest
 
+from apoa.extensions import db
+from apoa.partners.models import PartnerAgency, PartnerMember
 from tests.factories import World
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 LANDING = {"officer": "/tugas-saya", "supervisor": "/tugas-saya", "regional_head": "/ringkasan",
-           "admin": "/admin/pengguna", "resident": "/", "lodging": "/penginapan"}
+           "admin": "/admin/pengguna", "resident": "/", "lodging": "/penginapan", "partner": "/tim-pora/"}
 # What each role must find in its header (the pages of its work), in this order where it matters.
 NAV_PAGES = {
     "officer": ["/tugas-saya", "/laporan", "/pengawasan/tamu", "/peta", "/ekspor", "/akun/token", "/notifikasi"],
-    "supervisor": ["/tugas-saya", "/laporan", "/pengawasan/tamu", "/peta", "/ringkasan", "/kasus/", "/peta/wilayah",
+    "supervisor": ["/tugas-saya", "/laporan", "/pengawasan/tamu", "/peta", "/ringkasan", "/kasus/", "/tim-pora/kelola",
+                   "/privasi/keputusan", "/peta/wilayah",
                    "/ringkasan/bulanan", "/ekspor", "/akun/token", "/notifikasi"],
     "regional_head": ["/peta", "/ringkasan", "/peta/wilayah", "/ringkasan/bulanan", "/ekspor"],
     "admin": ["/admin/pengguna"],
     "resident": ["/lapor", "/status", "/laporan-saya"],
     "lodging": ["/lapor", "/status", "/laporan-saya", "/penginapan"],
+    "partner": ["/tim-pora/"],
 }
 
 
@@ -27,7 +31,19 @@ NAV_PAGES = {
 def world(make):
     world = World(make)
     world.actors["lodging"] = make.user("lodging")  # staff of a lodging, company or host
+    world.actors["partner"] = partner_member(make, world.actors["officer"].office)
     return world
+
+
+def partner_member(make, office):
+    """A Tim PORA member of the office's team: a partner account always belongs to an agency."""
+    agency = PartnerAgency(office_id=office.id, kind="polri", name="Polres Contoh")
+    db.session.add(agency)
+    db.session.flush()
+    user = make.user("partner", office)
+    db.session.add(PartnerMember(user_id=user.id, agency_id=agency.id))
+    db.session.flush()
+    return user
 
 
 @pytest.mark.parametrize("role", list(LANDING))
@@ -65,7 +81,7 @@ def test_every_page_of_a_role_is_in_its_header_and_answers_it(world, sign_in, ro
     links = header_links(client.get("/").text)
     assert [link for link in links if link in NAV_PAGES[role]] == NAV_PAGES[role], links
     for link in links:
-        assert client.get(link).status_code == 200, link
+        assert client.get(link, follow_redirects=True).status_code == 200, link  # one team: its page
 
 
 @pytest.mark.parametrize("role", ["officer", "supervisor"])

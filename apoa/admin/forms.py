@@ -11,6 +11,12 @@ def staff_role_choices():
     return [(role.value, role.title) for role in Role if role.is_staff]
 
 
+def assignable_role_choices():
+    """The roles an administrator gives: Tim PORA partners are added by their office with their
+    agency (apoa/partners), never here."""
+    return [(role.value, role.title) for role in Role if role.assigned_by_admin]
+
+
 def office_choices(offices, blank):
     return [("", blank)] + [(office.code, f"{office.code} — {office.name}") for office in offices]
 
@@ -52,7 +58,7 @@ class StaffUserForm(_RoleAndOffice, BaseForm):
 
     def __init__(self, offices, **kwargs):
         super().__init__(**kwargs)
-        self.role.choices = staff_role_choices()
+        self.role.choices = assignable_role_choices()
         self.office.choices = office_choices(offices, _l("No office"))
 
 
@@ -62,7 +68,7 @@ class RoleForm(_RoleAndOffice, BaseForm):
 
     def __init__(self, offices, **kwargs):
         super().__init__(**kwargs)
-        self.role.choices = staff_role_choices()
+        self.role.choices = assignable_role_choices()
         self.office.choices = office_choices(offices, _l("No office"))
 
 

@@ -1,5 +1,6 @@
 """The public part of the JSON API v1: categories, submitting a report, its coarse status by
-tracking code, and follow-up information. Nothing else of a report is ever answered here.
+tracking code, and follow-up information. Nothing else of a report is ever answered here. Beside
+them, on this blueprint, complaints about the service and questions (apoa/api/complaints.py).
 
 A submission is judged by the web form's rules (apoa/reports/intake.py) and stored by the same
 service, and it draws on the same budgets as the form (apoa/reports/abuse.py): a report accepted,
@@ -337,3 +338,7 @@ def add_follow_up_view(code):
     db.session.refresh(report)
     status_url = url_for(".report_status", code=report.tracking_code, _external=True)
     return status_body(report), 201, {"Location": status_url}
+
+
+# The complaints' routes join this blueprint; imported last, since they use what is above.
+from apoa.api import complaints  # noqa: E402, F401

@@ -27,7 +27,7 @@ DEFAULT_DAYS = 90
 def staff_with_second_factor():
     """Residents have no use for the staff API; a staff session always carries the second factor
     (apoa.auth.sessions ends one without it), checked here again because a token outlives it."""
-    if not (actor().is_staff and session.get(sessions.SECOND_FACTOR)):
+    if not (actor().is_immigration_staff and session.get(sessions.SECOND_FACTOR)):
         raise NotAllowed()
 
 

@@ -9,6 +9,9 @@ from apoa.auth.services import (create_user, disable_user, enable_user, find_use
 from apoa.errors import UserValueError
 from apoa.extensions import db
 
+# A Tim PORA partner's account is made with its agency, on the Tim PORA pages (apoa/partners).
+CLI_ROLES = [role.value for role in Role if role is not Role.partner]
+
 users_cli = AppGroup("users", help="Create and manage user accounts.")
 
 
@@ -32,7 +35,7 @@ def _user(email):
 @users_cli.command("create")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
-@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--role", required=True, type=click.Choice(CLI_ROLES))
 @click.option("--office", "office_code",
               help="Office code (required for officer, supervisor, regional_head).")
 @click.password_option(help="Asked for when not given.")
@@ -60,7 +63,7 @@ def enable(email):
 
 @users_cli.command("grant")
 @click.argument("email")
-@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--role", required=True, type=click.Choice(CLI_ROLES))
 @click.option("--office", "office_code",
               help="Office code; staff who have one keep it when not given.")
 def grant(email, role, office_code):

@@ -21,6 +21,9 @@ class Role(str, enum.Enum):
     # Staff of a lodging, a company/sponsor or a private host reporting foreign guests
     # (apoa/guests): not immigration staff, so no office and no second factor.
     lodging = "lodging"
+    # A member of a Tim PORA partner agency (Polri, TNI, Kejaksaan, BNN, Kesbangpol, Satpol PP,
+    # camat) on an office's team (apoa/partners): sees only what that office shares.
+    partner = "partner"
 
     @property
     def title(self):
@@ -32,11 +35,20 @@ class Role(str, enum.Enum):
 
     @property
     def needs_office(self):
-        """Officers, supervisors and heads act for an office: their jurisdiction comes from it."""
+        """Officers, supervisors and heads act for an office: their jurisdiction comes from it. A
+        Tim PORA partner belongs to one office's team: the office says which team, and grants
+        nothing by itself (what a role may do is ROLE_PERMISSIONS' alone)."""
         return self in OFFICE_ROLES
 
+    @property
+    def assigned_by_admin(self):
+        """Whether the administration pages offer this role: staff roles, except partners, whose
+        accounts are made by their office's supervisors together with the agency they belong to
+        (apoa/partners), so that no partner account is ever without one."""
+        return self.is_staff and self is not Role.partner
 
-OFFICE_ROLES = (Role.officer, Role.supervisor, Role.regional_head)
+
+OFFICE_ROLES = (Role.officer, Role.supervisor, Role.regional_head, Role.partner)
 ROLE_TITLES = {
     Role.resident: _l("Resident"),
     Role.officer: _l("Officer"),
@@ -44,6 +56,7 @@ ROLE_TITLES = {
     Role.regional_head: _l("Regional head"),
     Role.admin: _l("Administrator"),
     Role.lodging: _l("Lodging operator or sponsor"),
+    Role.partner: _l("Tim PORA partner"),
 }
 
 ROLES_SQL = ", ".join(f"'{r.value}'" for r in Role)
@@ -54,7 +67,8 @@ class User(UserMixin, db.Model):
     __tablename__ = "user_account"
     __table_args__ = (
         CheckConstraint(f"role IN ({ROLES_SQL})", name="role_known"),
-        # Officers, supervisors and heads act for an office: their jurisdiction comes from it.
+        # Officers, supervisors and heads act for an office: their jurisdiction comes from it;
+        # a partner for the office whose team they are on.
         CheckConstraint(f"role NOT IN ({OFFICE_ROLES_SQL}) OR office_id IS NOT NULL",
                         name="office_for_staff"),
         CheckConstraint("email = lower(email)", name="email_lowercase"),
@@ -99,6 +113,12 @@ class User(UserMixin, db.Model):
     def is_staff(self):
         """Staff sign in with a second factor and get shorter sessions."""
         return self.role_enum.is_staff
+
+    @property
+    def is_immigration_staff(self):
+        """Staff of an immigration office (not a Tim PORA partner): the API tokens and the
+        notification inbox are theirs."""
+        return self.role_enum.is_staff and self.role_enum is not Role.partner
 
     @property
     def totp_enrolled(self):

@@ -48,6 +48,14 @@ class Permission(str, enum.Enum):
     verify_organisation = "verify_organisation"
     report_guests = "report_guests"      # check in, check out, correct, cancel: members only
     manage_members = "manage_members"    # add staff to an organisation: its person in charge
+    # Tim PORA (apoa/partners): the office's side and the partner members' side.
+    manage_partners = "manage_partners"  # partner agencies, their members, forwarding, operations
+    view_shared = "view_shared"          # what the member's office shares: aggregates, the
+                                         # supervision map, forwarded reports without the reporter
+    # UU PDP 27/2022 (apoa/privacy).
+    manage_privacy = "manage_privacy"    # retention runs, data-subject requests, the record of
+                                         # processing, breach support
+    decide_subject_requests = "decide_subject_requests"  # requests about a reported person
 
 
 _OFFICER = {Permission.view_report, Permission.screen, Permission.field_work,
@@ -59,13 +67,18 @@ ROLE_PERMISSIONS = {
     Role.supervisor: frozenset(_OFFICER | {Permission.assign, Permission.approve, Permission.reopen,
                                             Permission.reveal_contact, Permission.view_aggregates,
                                             Permission.answer_cases,
-                                            Permission.verify_organisation}),
+                                            Permission.verify_organisation,
+                                            Permission.manage_partners,
+                                            Permission.decide_subject_requests}),
     Role.regional_head: frozenset({Permission.view_aggregates}),
     # The admin configures the system and reads no report content.
     Role.admin: frozenset({Permission.manage_users, Permission.manage_offices,
-                           Permission.manage_jobs, Permission.manage_whatsapp}),
+                           Permission.manage_jobs, Permission.manage_whatsapp,
+                           Permission.manage_privacy}),
     # Staff of a lodging, company or host: their own organisation's guests, nothing of reports.
     Role.lodging: frozenset({Permission.report_guests, Permission.manage_members}),
+    # A Tim PORA partner member: only what their office's team is given (apoa/partners).
+    Role.partner: frozenset({Permission.view_shared}),
 }
 # Permissions that reach an organisation's stays through membership, not through an office.
 MEMBER_PERMISSIONS = frozenset({Permission.report_guests, Permission.manage_members})
@@ -236,3 +249,85 @@ def _narrow(query, user, permission, entity, organisation_column):
     if office_ids is ALL_OFFICES:
         return query.where(true())
     return query.where(entity.office_id.in_(sorted(office_ids)))
+
+
+# --- Tim PORA (apoa/partners) ---------------------------------------------------------------------
+# A team is an office's partner agencies; its agencies, the reports forwarded to it and its joint
+# operations all carry the team's office_id. The office's side (manage_partners) reaches a team by
+# the jurisdiction rule, as for reports. A member (view_shared) reaches their own team only, and
+# only while their agency takes part: deactivating an agency ends its members' access at once.
+
+def partner_team_office(user):
+    """The id of the office whose team `user` is a member of; None for anyone else, and for a
+    member whose agency no longer takes part."""
+    from apoa.partners.models import PartnerAgency, PartnerMember
+
+    if not has_permission(user, Permission.view_shared):
+        return None
+    return db.session.scalar(
+        select(PartnerAgency.office_id)
+        .join(PartnerMember, PartnerMember.agency_id == PartnerAgency.id)
+        .where(PartnerMember.user_id == user.id, PartnerAgency.active))
+
+
+def can_for_team(user, permission, office_id):
+    """Whether `user` may use `permission` on the team of office `office_id` (or on its rows)."""
+    permission = Permission(permission)
+    if permission is Permission.view_shared:
+        team = partner_team_office(user)
+        return team is not None and team == office_id
+    return can_for_office(user, permission, office_id)
+
+
+def can_for_forwarded(user, permission, forwarded):
+    """The same rule for one forwarded report (or one operation: both carry the team's office)."""
+    return can_for_team(user, permission, forwarded.office_id)
+
+
+def visible_for_team(query, user, entity, permission=Permission.view_shared):
+    """Narrow a query of a team's rows (`entity` has office_id) by the same rule as
+    can_for_team(): a member sees their team's, the office's side its jurisdiction's."""
+    permission = Permission(permission)
+    if permission is Permission.view_shared:
+        team = partner_team_office(user)
+        return query.where(entity.office_id == team if team is not None else literal(False))
+    if not has_permission(user, permission):
+        return query.where(literal(False))
+    office_ids = jurisdiction_office_ids(user)
+    if office_ids is ALL_OFFICES:
+        return query.where(true())
+    return query.where(entity.office_id.in_(sorted(office_ids)))
+
+
+def visible_forwarded(query, user, permission=Permission.view_shared, entity=None):
+    """Narrow a query of forwarded reports by can_for_forwarded()'s rule."""
+    from apoa.partners.models import ForwardedReport
+
+    return visible_for_team(query, user, entity or ForwardedReport, permission)
+
+
+def can_forward(user, report, team_office):
+    """Whether `user` may forward `report` to `team_office`'s team: they manage that team and may
+    see the report, and the report lies within the team office's jurisdiction (a Kanwil's team may
+    get the reports of the offices below it, a Kantor's team never another Kantor's)."""
+    if not (can(user, Permission.manage_partners, report)
+            and can_for_office(user, Permission.manage_partners, team_office.id)):
+        return False
+    return in_office_jurisdiction(team_office, report.office_id)
+
+
+def in_office_jurisdiction(office, office_id):
+    """Whether `office_id` is `office` or an office below it (any office for the Ditjen)."""
+    office_ids = office_jurisdiction_ids(office)
+    return office_ids is ALL_OFFICES or office_id in office_ids
+
+
+# Supervision map
+def can_see_supervision_map(user, office_id):
+    """Whether `user` may see the supervision map of the office `office_id`
+    (apoa/partners/supervision_map.py): heads and supervisors (view_aggregates) for the offices of
+    their jurisdiction, a Tim PORA partner member (view_shared) for their own team's office only.
+    Whoever reads it gets the shared, suppressed counts."""
+    if has_permission(user, Permission.view_shared):
+        return can_for_team(user, Permission.view_shared, office_id)
+    return can_for_office(user, Permission.view_aggregates, office_id)

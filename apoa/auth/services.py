@@ -75,6 +75,10 @@ def grant_role(user, role, office_code=None, actor=None):
     if actor is not None and actor.id == user.id:
         raise UserValueError(_("You cannot change your own role or office."))
     role = _parse_role(role)
+    if Role.partner in (role, user.role_enum):
+        # A partner's account exists with its agency (apoa/partners): never made or unmade here.
+        raise UserValueError(_("A Tim PORA partner's account is managed with its agency, on the "
+                               "Tim PORA pages."))
     office = (_office_for_role(role, office_code) if office_code or not user.office_id
               else user.office)
     before = {"role": user.role, "office": _office_code(user)}

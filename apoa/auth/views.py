@@ -119,6 +119,7 @@ LANDINGS = (
     (Permission.manage_users, "admin.users"),
     (Permission.manage_jobs, "jobs.index"),
     (Permission.report_guests, "guest_operator.index"),
+    (Permission.view_shared, "pora.home"),
 )
 
 

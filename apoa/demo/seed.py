@@ -21,6 +21,7 @@ from sqlalchemy import func, select, text
 from apoa.auth.services import create_user, find_user_by_email
 from apoa.auth.totp import enrol_with_secret
 from apoa.demo.guests import seed_guests
+from apoa.demo.partners import seed_partners
 from apoa.extensions import db
 from apoa.regions.lookup import locate_many
 from apoa.regions.models import Region
@@ -67,6 +68,8 @@ USERS = (
     ("admin@demo.apoa.id", "Admin APOA", "admin", None),
     # A lodging operator's account: the person in charge of a demo lodging (apoa/demo/guests.py).
     ("penginapan@demo.apoa.id", "Rina Penginapan", "lodging", None),
+    # A Tim PORA member of the Karawang office's team (its agency: apoa/demo/partners.py).
+    ("mitra@demo.apoa.id", "Joko Mitra", "partner", "KANIM-KARAWANG"),
 )
 
 # Fixed TOTP secrets (base32) of the demo staff, to type into an authenticator app.
@@ -75,6 +78,7 @@ DEMO_TOTP_SECRETS = {
     "penyelia@demo.apoa.id": "APOADEMOPENYELIAXXXXXXXXXXXXXXXX",
     "kepala@demo.apoa.id": "APOADEMOKEPALAXXXXXXXXXXXXXXXXXX",
     "admin@demo.apoa.id": "APOADEMOADMINXXXXXXXXXXXXXXXXXXX",
+    "mitra@demo.apoa.id": "APOADEMOMITRAXXXXXXXXXXXXXXXXXXX",
 }
 
 # Share of demo reports by kabupaten: Karawang's industrial estates report the most.
@@ -111,6 +115,7 @@ def seed_demo(report_count=300):
     result.accounts = [(email, role, office) for email, _name, role, office in USERS]
     if not _demo_reports_exist():
         result.reports = _seed_reports(report_count)
+    seed_partners()
     guests = seed_guests(DEMO_PASSWORD)
     result.lodgings, result.stays = guests.lodgings, guests.stays
     _seed_indicators()

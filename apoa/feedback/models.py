@@ -1,8 +1,9 @@
 """Cases for an office's supervisors that are not reports: complaints about the service and
-questions residents ask (from WhatsApp now; the web and the API later). Each goes from received
+questions residents ask (from WhatsApp, the web page /keluhan and the API). Each goes from received
 to answered, with a due time, and the answer goes back by the channel it came from. Beside them, a
 reporter's rating of the service once their report is closed (`ServiceRating`, the SKM survey of
-PermenPAN-RB 14/2017: apoa/feedback/skm.py)."""
+PermenPAN-RB 14/2017: apoa/feedback/skm.py), and the WhatsApp invitation to give it, sent once
+(`RatingInvitation`)."""
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
@@ -36,6 +37,9 @@ class ServiceCase(db.Model):
         CheckConstraint(f"state IN ({CaseState.sql_list()})", name="state_known"),
         CheckConstraint("(state = 'answered') = (answer IS NOT NULL)", name="answer_iff_answered"),
         CheckConstraint("char_length(body) BETWEEN 1 AND 2000", name="body_length"),
+        # A case from the web or the API is read back with its reference and secret, both or none.
+        CheckConstraint("(reference IS NULL) = (secret_hash IS NULL)",
+                        name="reference_with_secret"),
         Index("ix_service_case_office_state_created", "office_id", "state", "created_at"),
     )
 
@@ -54,9 +58,23 @@ class ServiceCase(db.Model):
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # What a resident of the web or the API reads their case with (apoa/feedback/public_cases.py):
+    # a random reference and the sha256 of a secret shown to them only.
+    reference: Mapped[str | None] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    # The retry of a submission (the same key) answers with this case, never a second one. Only the
+    # key's sha256 is kept: the secret is derived from the key (apoa/feedback/public_cases.py).
+    submission_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
+    submission_digest: Mapped[str | None] = mapped_column(String(64))
+    # The report the resident named by its tracking code; its office is the case's.
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("report.id", ondelete="SET NULL"))
+    # The language the resident wrote in: the answer's e-mail is in it.
+    locale: Mapped[str | None] = mapped_column(String(8))
+    answer_mailed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     office = relationship("Office")
     answered_by = relationship("User")
+    report = relationship("Report")
 
     @property
     def kind_enum(self):
@@ -100,3 +118,15 @@ class ServiceRating(db.Model):
     complaints: Mapped[int] = mapped_column(SmallInteger)
     facilities: Mapped[int] = mapped_column(SmallInteger)
     comment: Mapped[str | None] = mapped_column(Text)
+
+
+class RatingInvitation(db.Model):
+    """That a WhatsApp reporter was invited to rate the service for a report (at its first
+    closure that could carry the invitation): a report's reporter is invited once."""
+
+    __tablename__ = "rating_invitation"
+
+    report_id: Mapped[int] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    invited_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                 server_default=func.now())

@@ -1,11 +1,14 @@
 """Complaints and questions for an office's supervisors: opening a case, answering it, and what
 the case list and the dashboard count.
 
-A case is opened by a channel (the WhatsApp conversation now) with the office it belongs to; a
-supervisor of that office (or of one above it) answers it once, and the answer goes back by the
-channel it came from. Access is decided by apoa/auth/permissions.py alone: `can_for_office()` for
-one case and `offices_visible()` for lists and counts, so the list, the page and the dashboard can
-never disagree. The number a case came from is kept encrypted and never shown to staff.
+A case is opened by a channel (the WhatsApp conversation; the web page and the API through
+apoa/feedback/public_cases.py) with the office it belongs to; a supervisor of that office (or of
+one above it) answers it once, and the answer goes back by the channel it came from: on WhatsApp
+to the number, by e-mail (a job: apoa/feedback/mail.py) to the address a web or API resident left,
+and always on the page a web or API resident reads their case on. Access is decided by
+apoa/auth/permissions.py alone: `can_for_office()` for one case and `offices_visible()` for lists
+and counts, so the list, the page and the dashboard can never disagree. The number or address a
+case came from is kept encrypted and never shown to staff.
 
 Due time: 3 working days (Monday to Friday on Jakarta's calendar, apoa/reports/sla.py) after the
 case was received, as long as a report's field check may take; public holidays are not counted.
@@ -18,6 +21,7 @@ from flask_babel import force_locale, gettext as _
 from sqlalchemy import case as sql_case, false, func, select, true
 from sqlalchemy.orm import joinedload
 
+from apoa import jobs
 from apoa.audit.services import record
 from apoa.auth.permissions import ALL_OFFICES, Permission, can_for_office, offices_visible
 from apoa.errors import Conflict, NotAllowed, UserValueError
@@ -43,20 +47,23 @@ LIST_LIMIT = 200
 DEFAULT_RESIDENT_LOCALE = "id"
 # The approved WhatsApp template for an answer given after the 24-hour window (office, answer).
 CASE_ANSWER_TEMPLATE = "apoa_case_answer"
+MAIL_ANSWER_JOB = "apoa.feedback.mail.mail_answer"
 
 
 # --- opening and answering ---------------------------------------------------------------------
 
-def open_case(office_id, kind, body, channel, number=None):
+def open_case(office_id, kind, body, channel, number=None, email=None, report_id=None):
     """Open a received case for `office_id`; returns it. Flushes, never commits.
 
-    `number` (any Indonesian format) is where the answer goes on WhatsApp: kept encrypted only.
-    The audit entry names the kind and channel, never the text or the number."""
+    `number` (any Indonesian format) is where the answer goes on WhatsApp, `email` where it goes
+    from the web or the API: either kept encrypted only. `report_id`: the report the case is
+    about. The audit entry names the kind and channel, never the text, the number or the
+    address."""
     kind, channel, body = _known_kind(kind), _known_channel(channel), _case_body(body)
     received = datetime.now(timezone.utc)
     service_case = ServiceCase(office_id=office_id, kind=kind.value, channel=channel, body=body,
-                               contact=_contact_of(number), state=CaseState.received.value,
-                               created_at=received,
+                               contact=_contact_of(number, email), report_id=report_id,
+                               state=CaseState.received.value, created_at=received,
                                due_at=add_working_days(received, DUE_WORKING_DAYS))
     db.session.add(service_case)
     db.session.flush()
@@ -116,9 +123,9 @@ def _answer_text(text):
     return text
 
 
-def _contact_of(number):
+def _contact_of(number, email=None):
     if not number:
-        return None
+        return encrypt_contact(Contact(email=email.strip())) if email else None
     phone = normalise(number)
     if phone is None:
         raise UserValueError(_("This is not a phone number: write it as 0812 3456 7890 or "
@@ -129,10 +136,14 @@ def _contact_of(number):
 # --- the answer back to the resident -------------------------------------------------------------
 
 def _send_answer(service_case):
-    """Queue the answer by the case's channel; returns the channel used, or None (nowhere to
-    send: the case came without a number, or from a channel that cannot answer yet)."""
-    if service_case.channel != Channel.whatsapp.value or service_case.contact is None:
+    """Queue the answer by the case's channel; returns how it goes ("whatsapp", "email"), or None
+    (nowhere to send: the case came without a number or an address; the resident of the web or
+    the API reads it on their case's page)."""
+    if service_case.contact is None:
         return None
+    if service_case.channel != Channel.whatsapp.value:
+        jobs.enqueue(MAIL_ANSWER_JOB, service_case.id)  # the address is read by the job only
+        return "email"
     number = decrypt_number(service_case.contact, owner=f"case {service_case.id}")
     if not number:
         return None

@@ -1,9 +1,10 @@
-"""/kasus: the complaints and questions residents sent to an office, for the supervisors who
-answer them (answer_cases), within their offices' jurisdiction.
+"""/kasus: the complaints and questions residents sent to an office (on WhatsApp, the web page
+/keluhan or the API), for the supervisors who answer them (answer_cases), within their offices'
+jurisdiction. The list shows each case's channel and due time.
 
 Everyone else gets 404, whether the case exists or not, and a refused case is audited in a
-transaction of its own (the 404 rolls the request back), as for reports. The number a case came
-from is never on these pages. Every answer is `Cache-Control: private, no-store`.
+transaction of its own (the 404 rolls the request back), as for reports. The number or address a
+case came from is never on these pages. Every answer is `Cache-Control: private, no-store`.
 """
 import logging
 from datetime import datetime, timezone
@@ -19,8 +20,10 @@ from apoa.feedback.forms import AnswerForm
 from apoa.feedback.models import CaseKind, CaseState
 from apoa.feedback.services import (answer_case, case_counts_by_state, cases_for, find_case,
                                     is_overdue)
+from apoa.feedback.public_cases import show_reference
 from apoa.forms import without_controls
 from apoa.reports.states import Channel
+from apoa.reports.tracking import display
 
 bp = Blueprint("feedback", __name__, url_prefix="/kasus")
 log = logging.getLogger("apoa.feedback")
@@ -85,11 +88,14 @@ def _render_case(service_case, form, status=200):
 
 
 def _answered_message(service_case):
-    if service_case.channel == Channel.whatsapp.value and service_case.contact is not None:
+    if service_case.contact is None:
+        return _("The answer has been saved.")
+    if service_case.channel == Channel.whatsapp.value:
         return _("The answer has been saved and is being sent to the resident on WhatsApp.")
-    return _("The answer has been saved.")
+    return _("The answer has been saved and is being sent to the resident by e-mail.")
 
 
 def _vocabulary():
     return dict(CaseKind=CaseKind, CaseState=CaseState, Channel=Channel, is_overdue=is_overdue,
-                now=datetime.now(timezone.utc))
+                now=datetime.now(timezone.utc), show_reference=show_reference,
+                display_code=display)

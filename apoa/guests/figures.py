@@ -17,9 +17,13 @@ Privacy (DESIGN.md): who may not view guests (a regional head), and every monthl
 count of 1 or 2 as "< 3" (`Count`, as in apoa/summaries); 0 stays 0. Counts add up (a table row
 to its kabupaten's check-ins, a column to its nationality's, the kabupaten, the nationalities and
 the weeks to the totals), so a line with a single "< 3" would give it back by subtraction: that
-line then withholds another count too ("–": a cell first, the totals last), until no line holds
-a single hidden count (`Grid`, complementary suppression). Nationalities past the top ten are not
-shown, which hides their counts as well.
+line then withholds another count too ("–": a cell first, the totals last), until no hidden count
+of a line can be worked out from it, also knowing that a "–" is at least 3 (complementary
+suppression, apoa/summaries/suppression.py `Grid`). Nationalities past the top ten are not shown,
+which hides their counts as well. The previous period's counts are hidden as that period's own
+figures hide them (`_page` of each), and the table is protected with TABLE_COLUMNS nationalities
+whatever number of them a page shows (the monthly report merges the others into "other
+nationalities"), so the dashboard and the monthly report of a month hide the same counts.
 
 Speed: one statement reads the stays and tallies that may count in either period once and groups
 them by GROUPING SETS: per kabupaten × nationality with both periods' check-ins and nights, and
@@ -46,7 +50,8 @@ from apoa.guests.countries import country_name
 from apoa.guests.models import GuestTally, Stay, StayState
 from apoa.periods import add_months, local_midnight, local_today
 from apoa.regions.models import Region, office_region
-from apoa.summaries.figures import K, Count, change_of, scope_for
+from apoa.summaries.figures import Count, change_of, scope_for
+from apoa.summaries.suppression import K, Grid
 
 TOP_NATIONALITIES = 10      # the list of nationalities
 TABLE_COLUMNS = 5           # nationalities with a column of their own in the kabupaten table
@@ -278,100 +283,136 @@ class Tables:
         return sum(p[0] for p in pairs), sum(p[1] for p in pairs)
 
 
+@dataclass
+class Page:
+    """One period's own figures as its page would show them: what is hidden is in `grid`."""
+
+    grid: Grid
+    kabs: list              # ranked, busiest first
+    nationalities: list     # ranked
+    columns: list           # the TABLE_COLUMNS nationalities with a column of their own
+    buckets: list
+
+    def shown(self, key):
+        """Count (maybe "< 3"), or None when withheld ("–")."""
+        if key in self.grid.withheld():
+            return None
+        return Count.of(self.grid.values.get(key, 0), self.grid.suppress)
+
+    def total(self, key):
+        """A total as a Count (withheld: "–")."""
+        return Count(self.grid.values.get(key, 0), self.grid.suppress and self.grid.is_small(key),
+                     key in self.grid.withheld())
+
+    def hidden(self, key):
+        return self.grid.is_hidden(key)
+
+
 def _assemble(period, previous, step, tables, suppress, table_columns):
-    by_kab, by_nationality = tables.summed(CURRENT, 0), tables.summed(CURRENT, 1)
-    nationalities = _ranked(by_nationality, suppress, country_name)
-    columns = [code for code in nationalities if by_nationality[code][0]][:table_columns]
-    names = _kab_names(by_kab)
-    kabs = _ranked(by_kab, suppress, lambda k: names.get(k, "?"))
-    trend = _steps(period, step)
-    grid = Grid(suppress)
-    _fill_totals(grid, tables)
-    _fill_table(grid, tables, kabs, columns)
-    _fill_nationalities(grid, by_nationality, nationalities, columns, kabs)
-    _fill_trend(grid, tables, trend, _steps(previous, step))
-    shown = grid.shown()
-    before = tables.total(PREVIOUS)
+    names = _kab_names(set(tables.summed(CURRENT, 0)) | set(tables.summed(PREVIOUS, 0)))
+    now = _page(tables, CURRENT, period, step, suppress, names)
+    before = _page(tables, PREVIOUS, previous, step, suppress, names)
+
+    def change(key):
+        """None when the count or the one before is hidden on its own page."""
+        if now.hidden(key) or before.hidden(key):
+            return None
+        return change_of(now.grid.values.get(key, 0), before.grid.values.get(key, 0), suppress)
+
+    shown_columns = now.columns[:table_columns]
     return GuestFigures(
         period=period, previous_period=previous, suppressed=suppress,
-        check_ins=shown[TOTAL], check_ins_previous=shown[TOTAL_BEFORE],
-        check_ins_change=grid.change(TOTAL, TOTAL_BEFORE),
-        guest_nights=shown[TOTAL_NIGHTS], guest_nights_previous=Count.of(before[1], suppress),
-        guest_nights_change=change_of(grid.values[TOTAL_NIGHTS], before[1], suppress),
-        step=step, columns=[(code, country_name(code)) for code in columns],
-        by_kabupaten=_kabupaten_rows(grid, shown, tables, kabs, columns, names),
-        top_nationalities=_nationality_rows(grid, shown, tables, nationalities),
+        check_ins=now.total(TOTAL), check_ins_previous=before.total(TOTAL),
+        check_ins_change=change(TOTAL),
+        guest_nights=now.total(TOTAL_NIGHTS), guest_nights_previous=before.total(TOTAL_NIGHTS),
+        guest_nights_change=change(TOTAL_NIGHTS),
+        step=step, columns=[(code, country_name(code)) for code in shown_columns],
+        by_kabupaten=[KabupatenRow(
+            kab_id=kab, label=names.get(kab, "?"), check_ins=now.shown(("kab", kab)),
+            change=change(("kab", kab)), guest_nights=now.shown(("kab_nights", kab)),
+            cells=[now.shown(("cell", kab, code)) for code in shown_columns],
+            other=_merged(now, [("cell", kab, code)
+                                for code in (*now.columns[table_columns:], OTHER)]))
+            for kab in now.kabs],
+        top_nationalities=[NationalityRow(
+            code=code, name=country_name(code), check_ins=now.shown(("nat", code)),
+            change=change(("nat", code)), guest_nights=now.shown(("nat_nights", code)))
+            for code in now.nationalities[:TOP_NATIONALITIES]],
         trend=[TrendPoint(
-            first=b.start, last=b.end - timedelta(days=1), check_ins=shown[("in", b.index)],
-            check_ins_previous=shown[("before", b.index)],
-            change=grid.change(("in", b.index), ("before", b.index)),
-            guest_nights=shown[("nights", b.index)]) for b in trend])
+            first=b.start, last=b.end - timedelta(days=1), check_ins=now.shown(("in", b.index)),
+            check_ins_previous=before.shown(("in", b.index)), change=change(("in", b.index)),
+            guest_nights=now.shown(("nights", b.index))) for b in now.buckets])
 
 
-def _kabupaten_rows(grid, shown, tables, kabs, columns, names):
-    before = tables.summed(PREVIOUS, 0)
-    return [KabupatenRow(
-        kab_id=kab, label=names.get(kab, "?"), check_ins=shown[("kab", kab)],
-        change=grid.change(("kab", kab), previous=before.get(kab, (0, 0))[0]),
-        guest_nights=shown[("kab_nights", kab)],
-        cells=[shown[("cell", kab, c)] for c in columns], other=shown[("cell", kab, OTHER)])
-        for kab in kabs]
+def _merged(page, keys):
+    """The sum of `keys` as one cell: shown when each of them is, else withheld (a "< 3" of the
+    sum could tell more than the cells do)."""
+    if len([key for key in keys if page.grid.values.get(key)]) <= 1:
+        key = next((key for key in keys if page.grid.values.get(key)), keys[-1])
+        return page.shown(key)
+    if any(page.hidden(key) for key in keys):
+        return None
+    return Count.of(sum(page.grid.values.get(key, 0) for key in keys), page.grid.suppress)
 
 
-def _nationality_rows(grid, shown, tables, ranked):
-    before = tables.summed(PREVIOUS, 1)
-    return [NationalityRow(
-        code=code, name=country_name(code), check_ins=shown[("nat", code)],
-        change=grid.change(("nat", code), previous=before.get(code, (0, 0))[0]),
-        guest_nights=shown[("nat_nights", code)])
-        for code in ranked[:TOP_NATIONALITIES]]
+def _page(tables, which, period, step, suppress, names):
+    """The Page of `period` (`which` of the two the tables hold)."""
+    by_kab, by_nationality = tables.summed(which, 0), tables.summed(which, 1)
+    nationalities = _ranked(by_nationality, suppress, country_name)
+    columns = [code for code in nationalities if by_nationality[code][0]][:TABLE_COLUMNS]
+    kabs = _ranked(by_kab, suppress, lambda k: names.get(k, "?"))
+    buckets = _steps(period, step)
+    grid = Grid(suppress, give_way=_give_way)
+    check_ins, nights = tables.total(which)
+    grid.set(TOTAL, check_ins)
+    grid.set(TOTAL_NIGHTS, nights)
+    _fill_table(grid, tables.cells[which], by_kab, kabs, columns)
+    _fill_nationalities(grid, by_nationality, nationalities, columns, kabs)
+    _fill_trend(grid, tables, buckets)
+    return Page(grid, kabs, nationalities, columns, buckets)
 
 
-TOTAL, TOTAL_NIGHTS, TOTAL_BEFORE = ("total",), ("total_nights",), ("total_before",)
+TOTAL, TOTAL_NIGHTS = ("total",), ("total_nights",)
 
 
-def _fill_totals(grid, tables):
-    (grid.values[TOTAL], grid.values[TOTAL_NIGHTS]) = tables.total(CURRENT)
-    grid.values[TOTAL_BEFORE] = tables.total(PREVIOUS)[0]
-
-
-def _fill_table(grid, tables, kabs, columns):
+def _fill_table(grid, cells, by_kab, kabs, columns):
     """The kabupaten × nationality table: each row adds up to its kabupaten's check-ins, each
     column to its nationality's, and the kabupaten's check-ins and nights to the totals."""
-    by_kab, cells = tables.summed(CURRENT, 0), tables.cells[CURRENT]
     for kab in kabs:
         row = {c: cells.get((kab, c), (0, 0))[0] for c in columns}
         row[OTHER] = by_kab[kab][0] - sum(row.values())
         for code, value in row.items():
-            grid.values[("cell", kab, code)] = value
-        grid.values[("kab", kab)], grid.values[("kab_nights", kab)] = by_kab[kab]
-        grid.lines.append([*(("cell", kab, c) for c in (*columns, OTHER)), ("kab", kab)])
+            grid.set(("cell", kab, code), value)
+        grid.set(("kab", kab), by_kab[kab][0])
+        grid.set(("kab_nights", kab), by_kab[kab][1])
+        grid.add_sum([("cell", kab, c) for c in (*columns, OTHER)], ("kab", kab))
     for code in columns:
-        grid.lines.append([*(("cell", kab, code) for kab in kabs), ("nat", code)])
-    grid.lines.append([*(("kab", kab) for kab in kabs), TOTAL])
-    grid.lines.append([*(("kab_nights", kab) for kab in kabs), TOTAL_NIGHTS])
+        grid.add_sum([("cell", kab, code) for kab in kabs], ("nat", code))
+    grid.add_sum([("kab", kab) for kab in kabs], TOTAL)
+    grid.add_sum([("kab_nights", kab) for kab in kabs], TOTAL_NIGHTS)
 
 
 def _fill_nationalities(grid, by_nationality, ranked, columns, kabs):
     """Every nationality (those past TOP_NATIONALITIES are not shown: unknown to the reader) adds
     up to the totals; the table's "other" column to the nationalities without a column."""
     for code in ranked:
-        grid.values[("nat", code)], grid.values[("nat_nights", code)] = by_nationality[code]
-    grid.unknown.update(key for code in ranked[TOP_NATIONALITIES:]
-                        for key in (("nat", code), ("nat_nights", code)))
-    grid.lines.append([*(("nat", code) for code in ranked), TOTAL])
-    grid.lines.append([*(("nat_nights", code) for code in ranked), TOTAL_NIGHTS])
-    grid.lines.append([*(("cell", kab, OTHER) for kab in kabs),
-                       *(("nat", code) for code in ranked if code not in columns)])
+        grid.set(("nat", code), by_nationality[code][0])
+        grid.set(("nat_nights", code), by_nationality[code][1])
+    grid.set_unknown(key for code in ranked[TOP_NATIONALITIES:]
+                     for key in (("nat", code), ("nat_nights", code)))
+    grid.add_sum([("nat", code) for code in ranked], TOTAL)
+    grid.add_sum([("nat_nights", code) for code in ranked], TOTAL_NIGHTS)
+    grid.add_equation([("cell", kab, OTHER) for kab in kabs],
+                      [("nat", code) for code in ranked if code not in columns])
 
 
-def _fill_trend(grid, tables, buckets, previous_buckets):
-    before = {b.index: tables.over(b)[0] for b in previous_buckets}
+def _fill_trend(grid, tables, buckets):
     for b in buckets:
-        grid.values[("in", b.index)], grid.values[("nights", b.index)] = tables.over(b)
-        grid.values[("before", b.index)] = before.get(b.index, 0)
-    for kind, total in (("in", TOTAL), ("nights", TOTAL_NIGHTS), ("before", TOTAL_BEFORE)):
-        grid.lines.append([*((kind, b.index) for b in buckets), total])
+        check_ins, nights = tables.over(b)
+        grid.set(("in", b.index), check_ins)
+        grid.set(("nights", b.index), nights)
+    for kind, total in (("in", TOTAL), ("nights", TOTAL_NIGHTS)):
+        grid.add_sum([(kind, b.index) for b in buckets], total)
 
 
 def _ranked(sums, suppress, name_of):
@@ -387,54 +428,7 @@ def _kab_names(sums):
     return dict(db.session.execute(select(Region.id, Region.nama).where(Region.id.in_(ids))).all())
 
 
-# Which count gives way first when a line needs one more hidden: a table cell, then a kabupaten's
-# or nationality's count, the totals last.
-_GIVE_WAY = {"cell": 0, "total": 2, "total_nights": 2, "total_before": 2}
-
-
-class Grid:
-    """Counts (`values`, {key: int}) and the lines they lie on (`lines`: lists of keys whose
-    counts are tied by one sum, so that all but one give the last back)."""
-
-    def __init__(self, suppress):
-        self.suppress = suppress
-        self.values, self.lines, self.unknown = {}, [], set()
-        self._withheld = None
-
-    def shown(self):
-        """{key: Count (maybe "< 3") or None (withheld)}."""
-        withheld = self.withheld()
-        return {k: None if k in withheld else Count.of(v, self.suppress)
-                for k, v in self.values.items()}
-
-    def withheld(self):
-        """Keys to withhold beside the "< 3" ones, so that no line has exactly one hidden
-        non-zero count: such a line gives up another count (`_GIVE_WAY`, the smallest first),
-        until none is left (a withheld count can make another line need one)."""
-        if self._withheld is None:
-            self._withheld = set() if not self.suppress else self._find_withheld()
-        return self._withheld
-
-    def _find_withheld(self):
-        hidden = {k for k, v in self.values.items() if 0 < v < K} | self.unknown
-        withheld, changed = set(), True
-        while changed:
-            changed = False
-            for line in self.lines:
-                concealed = [k for k in line if self.values[k] and k in hidden]
-                rest = [k for k in line if self.values[k] and k not in hidden]
-                if len(concealed) == 1 and rest:
-                    key = min(rest, key=lambda k: (_GIVE_WAY.get(k[0], 1), self.values[k]))
-                    withheld.add(key)
-                    hidden.add(key)
-                    changed = True
-        return withheld - self.unknown
-
-    def change(self, key, previous_key=None, previous=None):
-        """The Change of `key` against a previous count (a key of the grid, or a number); None
-        when either is too small to show or the count is withheld."""
-        if key in self.withheld() or (previous_key is not None
-                                      and previous_key in self.withheld()):
-            return None
-        before = self.values[previous_key] if previous_key is not None else previous
-        return change_of(self.values[key], before, self.suppress)
+def _give_way(key):
+    """Which count gives way first when a line needs one more hidden: a table cell, then a
+    kabupaten's or nationality's count, the totals last."""
+    return {"cell": 0, "total": 2, "total_nights": 2}.get(key[0], 1)

@@ -10,6 +10,14 @@ Bands are quantiles of the values of every kabupaten/kota of the jurisdiction (a
 the legend stays put while the user pans). Band "none" is an area without a figure ("–"), or for
 a rate one whose count is 0 ("0"); band 0 a rate whose count is 1 or 2: "< 3", never the rate,
 and such areas sort by name in the table. An indicator's figures are public and never hidden.
+
+Figures shared outside the office (regional.py: a month, for who sees aggregates only): a rate
+times its public denominator gives its count back, so an area whose count the month's figures
+withhold ("–") has its rate withheld too — the reports' from the regional map's Grid of the
+month (the same column as the reports layer), the foreign guests' as the guests' figures of the
+month hide their check-ins per kabupaten/kota (apoa/guests/figures.py). Such an area shows "–"
+for the count and the rate, is drawn like a "< 3", sorts with them by name, and its rate is left
+out of the bands.
 """
 import json
 import math
@@ -18,10 +26,12 @@ from dataclasses import dataclass
 from flask_babel import format_decimal, format_number, gettext as _, lazy_gettext as _l
 
 from apoa.errors import UserValueError
+from apoa.guests.figures import guest_figures
 from apoa.indicators import queries
 from apoa.indicators.models import indicator_title
 from apoa.maps import regional
 from apoa.regions.models import RegionLevel
+from apoa.summaries.suppression import WITHHELD
 
 REPORTS = regional.REPORTS_LAYER
 INDICATOR_PREFIX = "indicator:"
@@ -112,8 +122,43 @@ def _indicator(name, year, jurisdiction):
     return LayerFigures(title, series, properties, legend, tooltip, [title], cells, order)
 
 
+@dataclass(frozen=True)
+class Withheld:
+    """An AreaRate whose count the month's shared figures withhold: neither count nor rate."""
+
+    area: object
+    value = None
+    suppressed = False
+    withheld = True
+
+    @property
+    def count(self):
+        return self.area.count
+
+    @property
+    def denominator(self):
+        return self.area.denominator
+
+
+def withheld_counts(user, rate, selection, jurisdiction):
+    """The kabupaten/kota ids whose count of `rate` the month shared outside the office withholds
+    ("–"); none for staff."""
+    if not selection.shared:
+        return set()
+    if rate.key == "guests_per_lodging":
+        guests = guest_figures(user, selection.period, suppress=True)
+        # The guests' figures give a withheld count as None.
+        return {row.kab_id for row in guests.by_kabupaten if row.check_ins is None}
+    column = regional.area_figures(user, jurisdiction, RegionLevel.kabupaten_kota, selection)
+    return {kab_id for kab_id, (_n, _small, withheld) in column.items() if withheld}
+
+
 def _rate(user, rate, selection, jurisdiction):
     series, area_rates = queries.rates(user, rate, selection, selection.year, jurisdiction)
+    withheld = withheld_counts(user, rate, selection, jurisdiction)
+    # A withheld count's rate is never shown, so it cuts no band either.
+    area_rates = {kab_id: Withheld(area) if kab_id in withheld else area
+                  for kab_id, area in area_rates.items()}
     values = [r.value for r in area_rates.values() if r.value]
     bands = value_bands(values)
     properties, cells, order = {}, {}, {}
@@ -130,6 +175,9 @@ def _rate(user, rate, selection, jurisdiction):
                {"band": 0, "label": regional.SUPPRESSED_LABEL,
                 "note": _("fewer than %(k)d %(counted)s: rate hidden", k=regional.SUPPRESS_BELOW,
                           counted=rate.counted)}]
+              + ([{"band": 0, "label": WITHHELD,
+                   "note": _("withheld, so that no “< 3” can be worked out: rate hidden")}]
+                 if selection.shared else [])
               + _band_entries(bands, RATE_FORMAT))
     columns = [str(rate.counted).capitalize(),
                _with_unit(indicator_title(rate.indicator), series), str(rate.title)]
@@ -140,13 +188,15 @@ def _rate(user, rate, selection, jurisdiction):
 def _count_label(area):
     if area.suppressed:
         return regional.SUPPRESSED_LABEL
+    if getattr(area, "withheld", False):
+        return WITHHELD
     return format_number(area.count)
 
 
 def _rate_group(area):
-    """Rates first (largest first), then the suppressed ones, then those counting none, then
-    those without a figure; within a group by name (never by a hidden count)."""
-    if area.suppressed:
+    """Rates first (largest first), then the hidden ones ("< 3" and "–"), then those counting
+    none, then those without a figure; within a group by name (never by a hidden count)."""
+    if area.suppressed or getattr(area, "withheld", False):
         return 1
     if area.count == 0:
         return 2
@@ -208,6 +258,8 @@ def _valued(value, bands, pattern):
 def _rated(area, bands):
     if area.suppressed:
         return {"band": 0, "label": regional.SUPPRESSED_LABEL}
+    if getattr(area, "withheld", False):
+        return {"band": 0, "label": WITHHELD}
     if area.count == 0:
         return {"band": regional.NO_REPORTS_BAND, "label": "0"}
     return _valued(area.value, bands, RATE_FORMAT)
@@ -225,8 +277,7 @@ def layer_json(user, bbox, zoom, selection):
     head = json.dumps({
         "level": level.value, "state": selection.state, "legend": figures.legend,
         "layer": {"key": selection.layer, "tooltip": figures.tooltip, **figures.head()},
-        "period": {"key": selection.period_key, "first": selection.period.first.isoformat(),
-                   "last": selection.period.last.isoformat()},
+        "period": selection.period_json(),
     }, ensure_ascii=False)
     areas = regional.areas_geojson(jurisdiction, level, bbox, zoom, counted)
     return f'{head[:-1]}, "areas": {areas}}}'

@@ -70,5 +70,9 @@ SCHEDULE = (
     Periodic("apoa.whatsapp.housekeeping.forget_old_messages", daily_at=time(3, 30)),
     # Foreign guests' stays past APOA_GUEST_RETENTION_DAYS, kept as anonymous counts only.
     Periodic("apoa.guests.retention.delete_old_stays", daily_at=time(2, 30)),
+    # Reports past APOA_RETENTION_* (UU PDP): anonymised, contacts and photos removed.
+    Periodic("apoa.privacy.retention.run_retention", daily_at=time(2, 30)),
     Periodic("apoa.guests.uploads.purge_abandoned_uploads", every=timedelta(hours=1)),
+    # Answers to data-subject requests (the requester's export) are kept 7 days only.
+    Periodic("apoa.privacy.request_export.purge_expired_exports", every=timedelta(hours=1)),
 )

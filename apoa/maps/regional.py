@@ -7,13 +7,32 @@ Privacy. An area with 1 or 2 reports (fewer than SUPPRESS_BELOW) is "< 3": its f
 table rows carry that label and band 0, never the number, and nothing else tells 1 from 2 —
 features are ordered by code and the table sorts all suppressed areas by name, never by their
 count. An area without any report shows 0 (band "none"): zero names no one, and a map that called
-an empty regency "< 3" sent heads looking for reports that were not there. No total is given (a
-total minus the shown counts would give the suppressed ones back).
+an empty regency "< 3" sent heads looking for reports that were not there. No total is given here
+(a total minus the shown counts would give the suppressed ones back; the dashboard's is taken
+into account below).
 
 Access. Counts come from `visible(..., permission=view_aggregates)`; the areas drawn are those
 of the user's jurisdiction (a Kantor's kabupaten/kota in office_region, a Kanwil's Kantor's, all
 of them for the Ditjen), so a bounding box over another office's area finds nothing to draw and
 no count to put on it.
+
+Shared figures (issue 15, item 4). Who sees aggregates only (no view_report: a regional head) is
+shown figures that leave the office, so the map gives such a user whole calendar months that have
+ended (`bulan=YYYY-MM`, last month by default; apoa/summaries/suppression.py: figures of
+overlapping periods subtract), and hides more than the "< 3": the month's reports are counted per
+area and state in one `Grid` (`shared_counts`), whose lines are what a reader can subtract — an
+area's states add up to its "all states" count, a kabupaten/kota's kecamatan to the
+kabupaten/kota (in every column), and the kabupaten/kota's "all states" counts to the month's
+total, which the dashboard shows. A state's total over the areas is shown nowhere (the
+dashboard's states are those of the reports open now, not of those received in the month), so
+its line would bind nothing. The Grid withholds ("–") enough counts beside each "< 3" that no
+line gives one back, and every view of the month (any state, either level, the table and the
+rates) shows the requested column of that one Grid: asking for "all states" and then each state,
+at both zooms, hides the same cells. The "all states" counts and the total are the dashboard's
+received per kabupaten/kota and in all, so each is hidden or shown as the month's dashboard
+shows it (`dashboard_counts`): neither page shows what the other withholds. A withheld area is
+drawn like a "< 3" one (band 0) with the label "–", and the legend's bands are cut from the
+counts shown only. Staff who may view reports keep every period and see every count from 3 on.
 
 Class breaks are computed here, on the server: quantiles of the counts (>= 3) of *every* area of
 the jurisdiction at the level shown, not only of those in view. The legend therefore stays put
@@ -29,6 +48,7 @@ far away) is drawn as its simplified convex hull, so it still shows as a dot wit
 """
 import json
 import math
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from flask_babel import format_number, lazy_gettext as _l
@@ -39,6 +59,7 @@ from apoa.errors import UserValueError
 from apoa.extensions import db
 from apoa.maps.basemap import KECAMATAN_FROM_ZOOM, pixel_degrees
 from apoa.periods import Preset, custom_period, preset_period
+from apoa.summaries.suppression import WITHHELD, Grid
 from apoa.regions.models import Region, RegionLevel, office_region
 from apoa.reports.models import Report
 from apoa.reports.states import State
@@ -58,6 +79,8 @@ PERIODS = {
 KEY_OF_PRESET = {preset: key for key, preset in PERIODS.items()}
 DEFAULT_PERIOD = "30d"
 REPORTS_LAYER = "reports"
+MONTH_KEY = "month"         # the period key of a month shared outside the office
+ALL_STATES = "all"          # the Grid's column of every state together
 
 
 # --- what the user chose -------------------------------------------------------------------------
@@ -70,10 +93,25 @@ class Selection:
     # (apoa/indicators/layers.py), of `year` (None: the latest imported).
     layer: str = REPORTS_LAYER
     year: int | None = None
+    # A month shared outside the office (see the module docstring): counted through its Grid.
+    shared: bool = False
 
     @property
     def period_key(self):
-        return KEY_OF_PRESET[self.period.preset]
+        return MONTH_KEY if self.shared else KEY_OF_PRESET[self.period.preset]
+
+    @property
+    def column(self):
+        """The Grid column this selection shows."""
+        return self.state or ALL_STATES
+
+    def period_json(self):
+        """The period as the map's data says it."""
+        period = {"key": self.period_key, "first": self.period.first.isoformat(),
+                  "last": self.period.last.isoformat()}
+        if self.shared:
+            period["month"] = self.period.start.strftime("%Y-%m")
+        return period
 
     def conditions(self):
         state = [Report.state == self.state] if self.state else []
@@ -115,6 +153,12 @@ def may_view(user):
     return can(user, Permission.view_aggregates)
 
 
+def shares_outside(user):
+    """Whether the map's figures leave the office for `user` (aggregates only): whole ended months
+    and complementary suppression."""
+    return not can(user, Permission.view_report)
+
+
 @dataclass(frozen=True)
 class Jurisdiction:
     """The kabupaten/kota a user's counts are drawn over: every one (`everywhere`, the Ditjen), or
@@ -154,6 +198,120 @@ def area_counts(user, jurisdiction, level, selection):
     return dict(db.session.execute(query).all())
 
 
+def area_figures(user, jurisdiction, level, selection):
+    """{region id: (count, shown as "< 3", withheld)} of the areas of `level` with at least one
+    report in the selection: the counts themselves for staff, the selection's column of the
+    month's Grid for figures shared outside the office."""
+    if selection.shared:
+        return shared_counts(user, jurisdiction, selection.period).column(level, selection.column)
+    return {area_id: (n, 0 < n < SUPPRESS_BELOW, False)
+            for area_id, n in area_counts(user, jurisdiction, level, selection).items() if n}
+
+
+def shown_values(figures):
+    """The counts of `figures` (area_figures) a reader sees: those the legend's bands cut."""
+    return [n for n, small, withheld in figures.values() if not small and not withheld]
+
+
+# --- the month's Grid (figures shared outside the office) ----------------------------------------
+
+class SharedCounts:
+    """The month's reports per kabupaten/kota and kecamatan × state in one Grid (see the module
+    docstring); `column` says how one column of one level is shown."""
+
+    def __init__(self, grid):
+        self.grid = grid
+        self._shown = grid.shown()
+
+    def column(self, level, column):
+        """{region id: (count, shown as "< 3", withheld)} of the areas of `level` with reports."""
+        prefix = "kec" if level is RegionLevel.kecamatan else "kab"
+        return {key[1]: shown for key, shown in self._shown.items()
+                if key[0] == prefix and key[2] == column and shown[0]}
+
+
+def shared_counts(user, jurisdiction, month):
+    """The SharedCounts of `month` over the jurisdiction, as `user` may count them."""
+    query = (select(Report.kab_id, Report.kec_id, Report.state, func.count())
+             .where(Report.kab_id.is_not(None), Report.created_at >= month.starts_at,
+                    Report.created_at < month.ends_at)
+             .group_by(Report.kab_id, Report.kec_id, Report.state))
+    if not jurisdiction.everywhere:
+        query = query.where(Report.kab_id.in_(jurisdiction.kab_ids))
+    query = visible(query, user, permission=Permission.view_aggregates)
+    rows = [(kab_id, kec_id, getattr(state, "value", state), n)
+            for kab_id, kec_id, state, n in db.session.execute(query).all()]
+    return SharedCounts(month_grid(rows, dashboard_counts(user, month)))
+
+
+def dashboard_counts(user, month):
+    """{kab id, or TOTAL: Count} of the month's reports received per kabupaten/kota and in all,
+    as the user's dashboard (and monthly report) show them: the map agrees with them."""
+    from apoa.summaries.figures import shared_figures      # the dashboard imports the maps
+    summary = shared_figures(user, month)
+    return {TOTAL: summary.received, **{row.key: row.received for row in summary.by_kabupaten}}
+
+
+STATE_COLUMNS = tuple(s.value for s in State)
+TOTAL = ("total", ALL_STATES)     # the month's reports: the dashboard shows them
+
+
+def month_grid(rows, dashboard=None):
+    """The Grid of [(kab id, kec id or None, state, count)]: keys (level, region id, column) with
+    level "kab" or "kec", TOTAL, and ("loose", kab id, column) for reports of a kabupaten/kota
+    without a kecamatan (not shown anywhere: unknown to a reader).
+
+    `dashboard` ({kab id or TOTAL: Count}, dashboard_counts) is how the dashboard of the month
+    shows the "all states" counts and the total: each one counted alike here is hidden or shown
+    as it is there (`fixed_hidden`, `fixed_shown`), so that neither page shows what the other
+    withholds; the Grid withholds elsewhere what more it needs."""
+    kab, kec, loose = defaultdict(Counter), defaultdict(Counter), defaultdict(Counter)
+    kecamatan_of = defaultdict(set)
+    for kab_id, kec_id, state, n in rows:
+        for column in (state, ALL_STATES):
+            kab[kab_id][column] += n
+            if kec_id is None:
+                loose[kab_id][column] += n
+            else:
+                kec[kec_id][column] += n
+                kecamatan_of[kab_id].add(kec_id)
+    columns = (*STATE_COLUMNS, ALL_STATES)
+    grid = Grid(give_way=_give_way)
+    for level, table in (("kab", kab), ("kec", kec)):
+        for area_id in sorted(table):
+            for column in columns:
+                grid.set((level, area_id, column), table[area_id][column])
+            grid.add_sum([(level, area_id, state) for state in STATE_COLUMNS],
+                         (level, area_id, ALL_STATES))
+    unknown = []
+    for kab_id in sorted(kab):
+        for column in columns:
+            parts = [("kec", kec_id, column) for kec_id in sorted(kecamatan_of[kab_id])]
+            if loose[kab_id][column]:
+                grid.set(("loose", kab_id, column), loose[kab_id][column])
+                unknown.append(("loose", kab_id, column))
+                parts.append(("loose", kab_id, column))
+            if parts:
+                grid.add_sum(parts, ("kab", kab_id, column))
+    # A state's total over the areas is shown nowhere: its line would bind nothing but itself.
+    grid.set(TOTAL, sum(kab[kab_id][ALL_STATES] for kab_id in kab))
+    grid.add_sum([("kab", kab_id, ALL_STATES) for kab_id in sorted(kab)], TOTAL)
+    grid.set_unknown(unknown)
+    for member, count in (dashboard or {}).items():
+        key = member if member == TOTAL else ("kab", member, ALL_STATES)
+        if key in grid.values and grid.values[key] == count.value and not count.suppressed:
+            (grid.fixed_hidden if count.withheld else grid.fixed_shown).add(key)
+    return grid
+
+
+def _give_way(key):
+    """Kecamatan first, then kabupaten/kota, the total last; within each a state's count before
+    the count of all states (the one shown by default)."""
+    return {"kec": 0, "kab": 2}.get(key[0], 4) + (key[-1] == ALL_STATES)
+
+
+# --- classes -------------------------------------------------------------------------------------
+
 @dataclass(frozen=True)
 class Band:
     """A class of the legend: counts from `low` to `high`, both included."""
@@ -184,20 +342,27 @@ def class_breaks(counts, classes=CLASSES):
     return bands
 
 
-def legend(bands):
-    """The legend's entries: no reports, then the suppressed band, then the counted ones."""
+def legend(bands, shared=False):
+    """The legend's entries: no reports, then the suppressed band (and, for figures shared outside
+    the office, the withheld counts drawn like it), then the counted ones."""
+    withheld = ([{"band": 0, "label": WITHHELD,
+                  "note": str(_l("withheld, so that no “< 3” can be worked out"))}]
+                if shared else [])
     return ([{"band": NO_REPORTS_BAND, "label": format_number(0)},
-             {"band": 0, "label": SUPPRESSED_LABEL}]
+             {"band": 0, "label": SUPPRESSED_LABEL}] + withheld
             + [{"band": b.number, "label": b.label, "min": b.low, "max": b.high} for b in bands])
 
 
-def area_properties(count, bands):
+def area_properties(count, bands, withheld=False):
     """What a map feature or a table row says about an area's count: band and label, and the
-    count itself only when it is at least SUPPRESS_BELOW (0 is labelled "0", never "< 3")."""
+    count itself only when it is at least SUPPRESS_BELOW and not `withheld` (0 is labelled "0",
+    never "< 3"; a withheld count "–", drawn like "< 3")."""
     if count == 0:
         return {"band": NO_REPORTS_BAND, "label": format_number(0)}
     if count < SUPPRESS_BELOW:
         return {"band": 0, "label": SUPPRESSED_LABEL}
+    if withheld:
+        return {"band": 0, "label": WITHHELD}
     band = next(b.number for b in bands if count <= b.high)
     return {"band": band, "label": format_number(count), "count": count}
 
@@ -244,13 +409,13 @@ def choropleth_json(user, bbox, zoom, selection):
     the areas in view with their bands."""
     level = area_level(zoom)
     jurisdiction = jurisdiction_of(user)
-    counts = area_counts(user, jurisdiction, level, selection)
-    bands = class_breaks(counts.values())
-    counted = {str(area_id): area_properties(n, bands) for area_id, n in counts.items() if n}
+    figures = area_figures(user, jurisdiction, level, selection)
+    bands = class_breaks(shown_values(figures))
+    counted = {str(area_id): area_properties(n, bands, withheld)
+               for area_id, (n, _small, withheld) in figures.items()}
     head = json.dumps({
-        "level": level.value, "state": selection.state, "legend": legend(bands),
-        "period": {"key": selection.period_key, "first": selection.period.first.isoformat(),
-                   "last": selection.period.last.isoformat()},
+        "level": level.value, "state": selection.state,
+        "legend": legend(bands, selection.shared), "period": selection.period_json(),
     }, ensure_ascii=False)
     # The outlines are already JSON text from PostGIS: spliced in, never parsed and re-written.
     return f'{head[:-1]}, "areas": {areas_geojson(jurisdiction, level, bbox, zoom, counted)}}}'
@@ -267,16 +432,17 @@ class AreaRow:
 
 
 def area_table(user, selection):
-    """Every kabupaten/kota of the user's jurisdiction with its band and count, "< 3" or 0:
-    counted areas by count (most first), then the suppressed ones by name alone, then those
-    without reports by name."""
+    """Every kabupaten/kota of the user's jurisdiction with its band and count, "< 3", "–" or 0:
+    counted areas by count (most first), then the hidden ones by name alone, then those without
+    reports by name."""
     jurisdiction = jurisdiction_of(user)
-    counts = area_counts(user, jurisdiction, RegionLevel.kabupaten_kota, selection)
-    bands = class_breaks(counts.values())
+    figures = area_figures(user, jurisdiction, RegionLevel.kabupaten_kota, selection)
+    bands = class_breaks(shown_values(figures))
     keyed = []
     for area_id, kode, nama in jurisdiction_areas(jurisdiction):
-        props = area_properties(counts.get(area_id, 0), bands)
-        # A suppressed area sorts with count 0, whatever it really holds.
+        n, _small, withheld = figures.get(area_id, (0, False, False))
+        props = area_properties(n, bands, withheld)
+        # A hidden area sorts with count 0, whatever it really holds.
         row = AreaRow(kode, nama, props["band"], props["label"])
         empty = props["band"] == NO_REPORTS_BAND
         keyed.append(((-props.get("count", 0), empty, nama, kode), row))

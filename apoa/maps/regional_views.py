@@ -4,7 +4,11 @@ phones; and its data by bounding box (/peta/wilayah/data.json). The form's "laye
 choose a regional indicator or a rate per kabupaten/kota (apoa/indicators/layers.py).
 
 Only users with view_aggregates get either; everybody else, signed in or not, gets 404. What
-they see and how small counts are hidden is decided in apoa/maps/regional.py.
+they see and how small counts are hidden is decided in apoa/maps/regional.py. Who sees aggregates
+only (no view_report) chooses a month that has ended (`bulan=YYYY-MM`, last month by default) as on
+the dashboard, instead of a period: the period and its dates are not offered, and as on the
+dashboard one typed in the address is still checked (a mistake is told) and then ignored. A
+month that cannot be understood or is not over answers 400 with the message beside the month.
 """
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask_babel import format_date, gettext as _, lazy_gettext as _l
@@ -21,6 +25,7 @@ from apoa.maps.page import Behaviour, new_map, render
 from apoa.periods import local_today
 from apoa.maps.views import json_error
 from apoa.reports.states import State
+from apoa.summaries import monthly
 
 bp = Blueprint("regional", __name__)
 INDONESIA_CENTER = (-2.5, 118.0)
@@ -61,6 +66,16 @@ class RegionalFilterForm(BaseForm):
     layer = SelectField(_l("Layer"), choices=layers.layer_choices, default=regional.REPORTS_LAYER)
     year = SelectField(_l("Indicator year"), choices=layers.year_choices, default="")
 
+    # Who sees aggregates only chooses a month instead (see the module docstring).
+    bulan = SelectField(_l("Month"), choices=lambda: monthly.months_to_choose(),
+                        validate_choice=False, default="")
+
+    def __init__(self, *args, shared=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.shared = shared
+        if not shared:
+            delattr(self, "bulan")
+
     def validate_date_to(self, field):
         # Said beside the date, as in the queue's filters; other periods ignore the dates.
         if (self.period.data == "custom" and field.data and self.date_from.data
@@ -68,22 +83,44 @@ class RegionalFilterForm(BaseForm):
             raise ValidationError(_l("The end date must not be before the start date."))
 
     def validate(self, extra_validators=None):
-        """The fields, then the period they name together (a custom one needs sound dates)."""
-        if not super().validate(extra_validators):
+        """The fields, then the period they name together (a custom one needs sound dates); for
+        who sees aggregates only, then the month, which is what counts (see the module
+        docstring)."""
+        valid = super().validate(extra_validators) and self._resolve(
+            self.period, lambda: regional.resolve_period(
+                self.period.data, local_today(), self.date_from.data, self.date_to.data))
+        if not self.shared:
+            return valid
+        # As on the dashboard, a period typed in the address is still checked (a mistake is
+        # told, beside the month since the period is not offered), then ignored.
+        self._move_errors_beside_the_month()
+        month = lambda: monthly.parse_month(self.bulan.data, local_today())  # noqa: E731
+        if not (valid and self._resolve(self.bulan, month)):
             return False
+        self.bulan.data = self._period.start.strftime("%Y-%m")
+        return True
+
+    def _resolve(self, field, parse):
+        """`parse()` as the form's period, or False with its message beside `field`."""
         try:
-            self._period = regional.resolve_period(self.period.data, local_today(),
-                                                   self.date_from.data, self.date_to.data)
+            self._period = parse()
         except UserValueError as error:
-            self.period.errors.append(error.message)
+            field.errors = [*field.errors, error.message]
             return False
         return True
+
+    def _move_errors_beside_the_month(self):
+        for field in (self.period, self.date_from, self.date_to):
+            if field.errors:
+                told = [f"{field.label.text}: {message}" for message in field.errors]
+                self.bulan.errors = [*self.bulan.errors, *told]
+                field.errors = []
 
     def selection(self):
         """The validated choice as a regional.Selection (call after validate())."""
         return regional.Selection(self._period, regional.parse_state(self.state.data),
                                   self.layer.data or regional.REPORTS_LAYER,
-                                  layers.parse_year(self.year.data))
+                                  layers.parse_year(self.year.data), shared=self.shared)
 
     def first_error(self):
         """"Label: message" of the first field in error, for a JSON answer."""
@@ -92,13 +129,22 @@ class RegionalFilterForm(BaseForm):
 
     def query(self):
         """The choice as query parameters, for the map's requests (empty ones left out)."""
-        params = {"period": self.period.data, "state": self.state.data or None,
+        params = {"state": self.state.data or None,
                   "layer": self.layer.data if self.layer.data != regional.REPORTS_LAYER else None,
                   "year": self.year.data or None}
+        if self.shared:
+            return {"bulan": self._period.start.strftime("%Y-%m"), **{
+                key: value for key, value in params.items() if value}}
+        params = {"period": self.period.data, **params}
         if self.period.data == "custom":
             params["from"] = self.date_from.data.isoformat()
             params["to"] = self.date_to.data.isoformat()
         return {key: value for key, value in params.items() if value}
+
+
+def filter_form(user):
+    """The map's filters as `user` may choose them, read from the address."""
+    return RegionalFilterForm(formdata=request.args, shared=regional.shares_outside(user))
 
 
 def selection_or_error(form):
@@ -112,13 +158,13 @@ def selection_or_error(form):
 @bp.get("/peta/wilayah")
 def page():
     user = aggregate_reader()
-    form = RegionalFilterForm(formdata=request.args)
+    form = filter_form(user)
     if not form.validate():
         return render_template("maps/regional.html", form=form, parts=None), 400
     selection = form.selection()
     page_parts = {"form": form, "parts": render(regional_map(user, form)),
                   "summary": summary(selection), "k": regional.SUPPRESS_BELOW,
-                  "suppressed": regional.SUPPRESSED_LABEL}
+                  "suppressed": regional.SUPPRESSED_LABEL, "withheld": regional.WITHHELD}
     if selection.layer == regional.REPORTS_LAYER:
         return render_template("maps/regional.html", rows=regional.area_table(user, selection),
                                **page_parts)
@@ -133,7 +179,7 @@ def data():
     try:
         user = aggregate_reader()
         bbox, zoom = parse_bbox(request.args.get("bbox")), parse_zoom(request.args.get("zoom"))
-        selection = selection_or_error(RegionalFilterForm(formdata=request.args))
+        selection = selection_or_error(filter_form(user))
         if selection.layer == regional.REPORTS_LAYER:
             body = regional.choropleth_json(user, bbox, zoom, selection)
         else:
@@ -175,6 +221,9 @@ def summary(selection):
     """"Last 30 days: 25 Okt 2026 – 23 Nov 2026 · all states", in the page's language."""
     period = selection.period
     state = State(selection.state).title if selection.state else _("all states")
+    if selection.shared:
+        return _("%(month)s · %(state)s", month=format_date(period.start, "MMMM yyyy"),
+                 state=state)
     return _("%(period)s: %(first)s – %(last)s · %(state)s", period=period.preset.title,
              first=format_date(period.first, "medium"), last=format_date(period.last, "medium"),
              state=state)

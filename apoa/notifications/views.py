@@ -21,7 +21,7 @@ guard_staff_pages(bp)
 
 @bp.before_request
 def staff_only():
-    if not actor().is_staff:
+    if not actor().is_immigration_staff:
         raise NotAllowed()
 
 

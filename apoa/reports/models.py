@@ -69,6 +69,12 @@ class Report(db.Model):
               postgresql_where=text("duplicate_of_id IS NOT NULL")),
         Index("ix_report_office_created_id", "office_id", "created_at", "id"),
         Index("ix_report_office_due_id", "office_id", "due_at", "id"),
+        # What the retention job (apoa/privacy/retention.py) still has to look at: small sets.
+        Index("ix_report_closed_to_anonymise", "id", postgresql_where=text(
+            "state = 'closed' AND outcome IN ('unfounded', 'duplicate') "
+            "AND anonymised_at IS NULL")),
+        Index("ix_report_closed_with_contact", "id",
+              postgresql_where=text("state = 'closed' AND contact IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -103,6 +109,8 @@ class Report(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
                                                  onupdate=func.now())
+    # Set when retention anonymised the report (apoa/privacy/retention.py).
+    anonymised_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     category = relationship(Category)
     kabupaten = relationship("Region", foreign_keys=[kab_id])

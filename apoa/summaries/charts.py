@@ -9,7 +9,9 @@ screens. Colours are presentation attributes (the PDF renderer reads those; CSS 
 page restyle them), never style="" (the CSP forbids it).
 
 A count that must not be shown (fewer than 3 reports, for who sees aggregates only) has no value:
-it is drawn as a dashed outline up to 3 ("somewhere below 3"), and the table says "< 3".
+it is drawn as a dashed outline up to 3 ("somewhere below 3"), and the table says "< 3". A count
+withheld beside one ("–", apoa/summaries/suppression.py) is drawn as nothing but its "–": any
+length would tell something of it.
 """
 from dataclasses import dataclass
 
@@ -17,8 +19,8 @@ from flask_babel import format_decimal, gettext as _
 from markupsafe import Markup
 
 from apoa.summaries.dates import day_month_text, day_text
+from apoa.summaries.suppression import K, WITHHELD
 
-K = 3
 WIDTH = 320
 FONT = 11
 BAR_ROW = 30            # a label line above each bar, then the bar
@@ -97,6 +99,9 @@ def bar_chart(chart_id, title, bars, value_header, description=None, series="rec
 
 
 def _bar(bar, y, top, width, series):
+    if bar.value is None and bar.text == WITHHELD:
+        return Markup('<text x="0" y="{ty}" fill="{c}" class="chart-value chart-withheld">{t}'
+                      '</text>').format(ty=y + BAR_HEIGHT - 2, c=PALETTE["muted"], t=WITHHELD)
     if bar.value is None:
         length = max(width * K / top, 2)
         rect = Markup('<rect x="0" y="{y}" width="{w:.1f}" height="{h}" fill="none" stroke="{c}" '
@@ -142,7 +147,8 @@ def weekly_chart(chart_id, title, columns, series_names, description=None):
     parts = [_legend(series_names), _grid(top, scale)]
     for index, column in enumerate(columns):
         x = PLOT_LEFT + index * step
-        parts.append(_column(column.values[0], x + step * 0.15, step * 0.7, scale))
+        parts.append(_column(column.values[0], x + step * 0.15, step * 0.7, scale,
+                             column.texts[0] == WITHHELD))
         if index % 2 == (len(columns) - 1) % 2:       # every other label, the last week always
             parts.append(Markup('<text x="{x:.1f}" y="{y}" text-anchor="middle" fill="{c}" '
                                 'class="chart-axis">{t}</text>').format(
@@ -196,8 +202,12 @@ def _grid(top, scale):
     return Markup("").join(parts)
 
 
-def _column(value, x, width, scale):
+def _column(value, x, width, scale, withheld=False):
     bottom = PLOT_TOP + PLOT_HEIGHT
+    if withheld:
+        return Markup('<text x="{x:.1f}" y="{y:.1f}" text-anchor="middle" fill="{c}" '
+                      'class="chart-withheld">{t}</text>').format(
+            x=x + width / 2, y=bottom - 4, c=PALETTE["muted"], t=WITHHELD)
     if value is None:
         height = K * scale
         return Markup('<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" fill="none" '

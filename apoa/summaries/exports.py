@@ -7,9 +7,17 @@ Who gets what is decided here, from apoa/auth/permissions.py only:
   and no history (whose first event names the reporter). It does hold the report's exact
   point: officers already see it on the report page and on the map at street zoom, they need it
   for field checks, and a GeoJSON without geometry is useless; every export is audited.
-- aggregates (counts per kabupaten/kota × state × category) go to users with `view_aggregates`
-  (supervisors, regional heads): a kabupaten/kota with fewer than K reports shows one line
-  "< 3" and no breakdown; within larger ones each cell below K shows "< 3" (DESIGN.md, privacy).
+- aggregates (counts per kabupaten/kota × state × category of the reports received in one month)
+  go to users with `view_aggregates` (supervisors, regional heads) and may leave the office, so
+  they agree with the month's shared summary (`figures.shared_figures`, the monthly report and a
+  head's dashboard of that month): a kabupaten/kota the summary shows as "< 3" or "–" is one line
+  with that and no breakdown; within the others each cell below K shows "< 3", and cells are
+  withheld ("–") so that none can be worked out from its kabupaten's or its category's count on
+  the summary (apoa/summaries/suppression.py); a kabupaten whose cells cannot be protected so is
+  one line too. The month is a whole month that has ended (the received dates, or last month):
+  exports of overlapping periods would subtract. Narrowing to a district or to overdue reports
+  would count other cells than the summary's and is refused; the state, category and kabupaten
+  filters pick lines of the month's table.
 
 Memory stays flat at a million rows: CSV rows are written by PostgreSQL itself (COPY) and passed
 on in chunks; GeoJSON and XLSX rows come from a server-side cursor a batch at a time (see
@@ -30,7 +38,7 @@ import tempfile
 import uuid
 from collections import defaultdict
 from contextlib import closing
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timezone
 
 import xlsxwriter
@@ -44,13 +52,16 @@ from sqlalchemy.orm import aliased
 from apoa.audit.services import record, record_independently
 from apoa.auth.models import User
 from apoa.auth.permissions import Permission, can, visible
-from apoa.errors import NotFound
+from apoa.errors import NotFound, UserValueError
 from apoa.extensions import db
+from apoa.periods import add_months, local_today
 from apoa.regions.models import Office, Region
 from apoa.reports.models import Category, Report
 from apoa.reports.queries import QueueFilters, filtered, overdue_clause
 from apoa.reports.states import ActionTaken, Channel, Outcome, PlaceKind, State
+from apoa.summaries import figures
 from apoa.summaries.streaming import copy_csv, cursor_batches
+from apoa.summaries.suppression import WITHHELD, Grid, is_shared_month, month_of
 
 log = logging.getLogger("apoa.summaries")
 K_ANONYMITY = 3
@@ -228,50 +239,130 @@ def _formula_safe(column):
 
 # --- aggregates ----------------------------------------------------------------------------------
 
-def aggregate_export(user, filters, now=None):
-    """Counts per kabupaten/kota × state × category of the reports in `user`'s jurisdiction (for
-    the aggregate permission), small areas and cells suppressed, in AGGREGATE_COLUMNS.
-    NotFound when the user may not see aggregates."""
+def aggregate_export(user, filters, now=None, today=None):
+    """Counts per kabupaten/kota × state × category of the reports received in the month of
+    `filters` in `user`'s jurisdiction (for the aggregate permission), suppressed as the module
+    docstring says, in AGGREGATE_COLUMNS. NotFound when the user may not see aggregates;
+    UserValueError for dates that are not one ended month, or a district or overdue filter."""
     if not can(user, Permission.view_aggregates):
         raise NotFound()
-    now = now or datetime.now(timezone.utc)
+    month = aggregate_month(filters, today or local_today())
+    if filters.kec_id or filters.overdue:
+        raise UserValueError(_l("Aggregates are not narrowed to a district or to overdue reports: "
+                                "leave those filters empty."))
     kab = aliased(Region)
     category = _category_name()
-    query = (select(kab.kode, kab.nama, kab.label_lon, kab.label_lat, Report.state, category,
-                    func.count())
+    query = (select(Report.kab_id, kab.kode, kab.nama, kab.label_lon, kab.label_lat,
+                    Report.state, Report.category_id, category, func.count())
              .select_from(Report).join(Category, Category.id == Report.category_id)
              .outerjoin(kab, kab.id == Report.kab_id)
-             .group_by(kab.kode, kab.nama, kab.label_lon, kab.label_lat, Report.state, category)
+             .where(Report.created_at >= month.starts_at, Report.created_at < month.ends_at)
+             .group_by(Report.kab_id, kab.kode, kab.nama, kab.label_lon, kab.label_lat,
+                       Report.state, Report.category_id, category)
              .order_by(kab.kode.nulls_last(), Report.state, category))
-    query = visible(filtered(query, _without_personal(filters), user, now), user,
-                    permission=Permission.view_aggregates)
-    return Export(AGGREGATE_COLUMNS, lines=suppressed(db.session.execute(query).all()),
+    query = visible(query, user, permission=Permission.view_aggregates)
+    page = figures.shared_figures(user, month, now=now)
+    lines = [line for key, line in suppressed(db.session.execute(query).all(), page)
+             if _picked(key, filters)]
+    return Export(AGGREGATE_COLUMNS, lines=lines,
                   points=(len(AGGREGATE_COLUMNS), len(AGGREGATE_COLUMNS) + 1))
 
 
-def _without_personal(filters):
-    # "Assigned to me" means nothing in a count shared outside the office.
-    return replace(filters, mine=False)
+def aggregate_month(filters, today):
+    """The month an aggregate export counts: last month without received dates, else the month
+    the two dates span, if they are its first and last day and it has ended."""
+    first, last = filters.received_from, filters.received_to
+    if first is None and last is None:
+        return month_of(add_months(today.replace(day=1), -1))
+    if first is not None and last is not None and first.day == 1:
+        month = month_of(first)
+        if month.last == last and is_shared_month(month, today):
+            return month
+    example = month_of(add_months(today.replace(day=1), -1))
+    raise UserValueError(_l("Aggregates count one whole month that has ended: leave the received "
+                            "dates empty for last month, or give its first and last day (for "
+                            "example %(first)s and %(last)s).", first=example.first.isoformat(),
+                            last=example.last.isoformat()))
 
 
-def suppressed(groups):
-    """Aggregate lines from (kode, nama, lon, lat, state, category, n) groups: an area with fewer
-    than K reports becomes one "< 3" line with no breakdown; a cell below K shows "< 3". Each
-    line ends with the area's label point (lon, lat) for GeoJSON."""
+def _picked(key, filters):
+    kab_id, state, category_id = key
+    return ((not filters.kab_id or kab_id == filters.kab_id)
+            and (not filters.state or state in (None, filters.state))
+            and (not filters.category_id or category_id in (None, filters.category_id)))
+
+
+def suppressed(groups, page):
+    """[((kab_id, state, category_id), line)] from (kab_id, kode, nama, lon, lat, state,
+    category_id, category, n) groups, as the module docstring says, against `page` (the month's
+    shared Summary): a kabupaten/kota in one line (state and category None) or one line per cell.
+    Each line ends with the area's label point (lon, lat) for GeoJSON."""
     state_titles = {s.value: str(s.title) for s in State}
     areas = defaultdict(list)
-    for kode, nama, lon, lat, state, category, n in groups:
-        areas[(kode, nama, lon, lat)].append((state, category, n))
+    for kab_id, kode, nama, lon, lat, state, category_id, category, n in groups:
+        areas[(kab_id, kode, nama, lon, lat)].append((state, category_id, category, n))
+    on_page = {row.key: row.received for row in page.by_kabupaten}
+    grid = _cells_grid(areas, page)
+    collapsed = {kab_id for kab_id, *_rest in areas
+                 if on_page.get(kab_id, _NONE).hidden or grid.values[("kab", kab_id)] < K_ANONYMITY}
+    while True:
+        # A kabupaten in one line shows none of its cells: unknown to the reader.
+        grid.set_unknown(key for key in grid.values if key[0] == "cell" and key[1] in collapsed)
+        more = {key[1] for line in grid.unsafe_lines() for key in line[0]
+                if key[0] == "cell" and key[1] not in collapsed and grid.is_hidden(key)}
+        if not more:
+            break
+        collapsed.add(min(more, key=lambda kab_id: grid.order[("kab", kab_id)]))
     lines = []
-    for (kode, nama, lon, lat), cells in areas.items():
+    for (kab_id, kode, nama, lon, lat), cells in areas.items():
         nama = nama or _("Outside any regency/city")
-        if sum(n for _s, _c, n in cells) < K_ANONYMITY:
-            lines.append((kode, nama, "—", "—", SUPPRESSED, lon, lat))
+        if kab_id in collapsed:
+            count = on_page.get(kab_id) or figures.Count.of(grid.values[("kab", kab_id)], True)
+            lines.append(((kab_id, None, None), (kode, nama, "—", "—", _text(count), lon, lat)))
             continue
-        lines.extend((kode, nama, state_titles[state], category,
-                      n if n >= K_ANONYMITY else SUPPRESSED, lon, lat)
-                     for state, category, n in cells)
+        for state, category_id, category, n in cells:
+            key = ("cell", kab_id, state, category_id)
+            lines.append(((kab_id, state, category_id),
+                          (kode, nama, state_titles[state], category,
+                           _text(figures.shown_count(grid, key)), lon, lat)))
     return lines
+
+
+_NONE = figures.Count(0)
+
+
+def _cells_grid(areas, page):
+    """The cells' Grid: each kabupaten's cells add up to its count on `page`, each category's to
+    the category's, both fixed as the page shows them."""
+    def give_way(key):
+        return 0 if key[0] == "cell" else 2
+    grid = Grid(give_way=give_way)
+    by_category = defaultdict(list)
+    for (kab_id, *_rest), cells in sorted(areas.items(), key=lambda item: repr(item[0][:2])):
+        keys = []
+        for state, category_id, _category, n in sorted(cells, key=lambda c: (c[0], c[1])):
+            key = ("cell", kab_id, state, category_id)
+            grid.set(key, n)
+            keys.append(key)
+            by_category[category_id].append(key)
+        grid.set(("kab", kab_id), sum(grid.values[k] for k in keys))
+        grid.add_sum(keys, ("kab", kab_id))
+    for category_id, keys in sorted(by_category.items()):
+        grid.set(("cat", category_id), sum(grid.values[k] for k in keys))
+        grid.add_sum(keys, ("cat", category_id))
+    shown = {("kab", row.key): row.received for row in page.by_kabupaten}
+    shown.update({("cat", row.key): row.received for row in page.by_category})
+    for key in grid.values:
+        if key[0] != "cell":
+            (grid.fixed_hidden if shown.get(key, _NONE).hidden else grid.fixed_shown).add(key)
+    return grid
+
+
+def _text(count):
+    """A Count as an export cell: the number, "< 3" or "–"."""
+    if count.withheld:
+        return WITHHELD
+    return SUPPRESSED if count.suppressed else count.value
 
 
 # --- writers: each takes an Export and yields bytes ----------------------------------------------

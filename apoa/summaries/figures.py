@@ -8,11 +8,16 @@ officers' workload. The monthly report and the exports reuse it.
 
 Privacy (DESIGN.md): who may not view reports (a regional head) sees aggregates only — every count
 from 1 to K−1 is a `Count` that renders "< 3", and figures derived from so few reports (a median,
-a share, a change in %) are withheld. Zero stays zero: it names no one. Officers' names (the
-workload) are shown only to users who may view reports, that is to the heads of an office
-(supervisors); a regional head manages offices, not officers, and gets no per-person figures.
+a share, a change in %) are withheld. Zero stays zero: it names no one. Beside each "< 3", other
+counts are withheld ("–") so that none can be worked out by subtraction from a total, from the
+other states or from the month before (complementary suppression, apoa/summaries/suppression.py:
+`_protect`); the trend is then the period's own weeks, and the views give such a viewer whole
+months only (`shared_month`), since overlapping periods subtract. Officers' names (the workload)
+are shown only to users who may view reports, that is to the heads of an office (supervisors); a
+regional head manages offices, not officers, and gets no per-person figures.
 """
-from dataclasses import dataclass, field
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
 from flask import has_request_context
@@ -22,6 +27,7 @@ from sqlalchemy import any_, select
 
 from apoa.auth.models import User
 from apoa.auth.permissions import (ALL_OFFICES, Permission, can, jurisdiction_office_ids,
+                                   office_jurisdiction_ids,
                                    office_subtree_ids)
 from apoa.errors import NotFound, UserValueError
 from apoa.extensions import db
@@ -34,8 +40,7 @@ from apoa.summaries.dates import day_text
 from apoa.summaries.models import ASSIGNEE, CATEGORY, CHANNEL, KAB, OUTCOME_COLUMNS
 from apoa.periods import local_today
 from apoa.summaries.rollups import ROLLUP, Measures, OpenCounts, Scope
-
-K = 3               # DESIGN's k: counts below it are shown as "< 3" to who sees aggregates only
+from apoa.summaries.suppression import K, WITHHELD, Grid, month_weeks, shared_month
 TREND_WEEKS = 12
 HOTSPOT_LIMIT = 5
 IN_PROGRESS_STATES = (State.screening, State.assigned, State.in_field, State.pending_approval)
@@ -46,10 +51,12 @@ UNKNOWN_OFFICE = _l("Unknown office: choose one of the offices offered.")
 
 @dataclass(frozen=True, slots=True)
 class Count:
-    """A count as shown: `suppressed` when it is 1..K−1 and the viewer sees aggregates only."""
+    """A count as shown: `suppressed` when it is 1..K−1 and the viewer sees aggregates only
+    ("< 3"), `withheld` when it is larger but hidden beside one ("–")."""
 
     value: int
     suppressed: bool = False
+    withheld: bool = False
 
     @classmethod
     def of(cls, value, suppress):
@@ -57,16 +64,22 @@ class Count:
         return cls(value, suppress and 0 < value < K)
 
     @property
+    def hidden(self):
+        return self.suppressed or self.withheld
+
+    @property
     def shown(self):
         """The number, or None when it must not be shown."""
-        return None if self.suppressed else self.value
+        return None if self.hidden else self.value
 
     @property
     def plural_n(self):
         """The number that picks the plural form of a text showing this count ("< 3": many)."""
-        return K if self.suppressed else self.value
+        return K if self.hidden else self.value
 
     def __str__(self):
+        if self.withheld:
+            return WITHHELD
         return f"< {K}" if self.suppressed else format_decimal(self.value)
 
     def __html__(self):
@@ -190,8 +203,12 @@ class AnomalyRow:
     suppress: bool
 
     def reason(self):
-        """"12 reports this week; usually 2–4" (in the user's language)."""
+        """"12 reports this week; usually 2–4" (in the user's language). Without the numbers for
+        who sees aggregates only: a week's count of a kabupaten is not one of the month's cells,
+        and beside them it would give some back."""
         a = self.anomaly
+        if self.suppress:
+            return _("more reports than usual in the week of %(week)s", week=day_text(a.week_start))
         return _("%(count)s reports in the week of %(week)s; usually %(usual)s a week",
                  count=format_decimal(a.count), week=day_text(a.week_start),
                  usual=usual_text(a.usual_low, a.usual_high, self.suppress))
@@ -314,10 +331,38 @@ def summary(user, period, office_id=None, source=ROLLUP, now=None):
     return result
 
 
+def shared_figures(user, period, office_id=None, source=ROLLUP, now=None):
+    """The Summary of `period` for `user` as it leaves the office (the monthly report, aggregate
+    exports): suppressed whoever asks, without workload or hotspots. NotFound as `summary`."""
+    scope = scope_for(user, office_id)
+    now = now or datetime.now(timezone.utc)
+    with rollups.small_aggregates() if source == ROLLUP else rollups.raw_facts():
+        result = _figures(scope, period, source, True, False, now)
+    result.scope_label = _scope_label(user, office_id)
+    return result
+
+
+def shared_summary(office, period, source=ROLLUP, now=None):
+    """The Summary of `period` over `office`'s jurisdiction as shared outside the office (with a
+    Tim PORA team, apoa/partners): every count suppressed as for a regional head, no workload, no
+    hotspots (those link to the officers' map). Counted over a whole month that has ended: the
+    last one ending within `period` (`suppression.shared_month`; `Summary.period` says which),
+    since figures of overlapping periods subtract."""
+    scope = Scope(office_jurisdiction_ids(office))
+    now = now or datetime.now(timezone.utc)
+    period = shared_month(period, local_today())
+    with rollups.small_aggregates() if source == ROLLUP else rollups.raw_facts():
+        result = _figures(scope, period, source, True, False, now)
+    result.scope_label = office.name
+    result.hotspots = []
+    return result
+
+
 def _figures(scope, period, source, suppress, with_workload, now):
     previous = period.previous()
     current_flow = rollups.flow(scope, period, source)
-    previous_flow = rollups.flow(scope, previous, source, full=False)
+    # Suppressed, the month before is hidden as its own page hides it: its every measure counts.
+    previous_flow = rollups.flow(scope, previous, source, full=suppress)
     open_counts = rollups.open_now(scope, local_today(), now, source, assignee_states=with_workload)
     labels = Labels(current_flow, previous_flow, open_counts)
     result = _headline(period, previous, current_flow, previous_flow, open_counts, suppress, now)
@@ -327,6 +372,9 @@ def _figures(scope, period, source, suppress, with_workload, now):
                                               labels, suppress))
     result.by_office = _office_breakdown(current_flow, previous_flow, open_counts, labels, suppress)
     _add_weekly(result, scope, period, source, labels, suppress)
+    if suppress:
+        days = rollups.daily(scope, min(previous.start, period.start), period.end, source)
+        result = _protect(result, current_flow, previous_flow, open_counts, days)
     if with_workload:
         result.workload = _workload(open_counts)
     return result
@@ -399,10 +447,17 @@ def _office_breakdown(current_flow, previous_flow, open_counts, labels, suppress
 
 
 def _sorted_rows(rows):
-    """Busiest first; rows without anything received now or before, nor open, are left out."""
-    rows = [r for r in rows
-            if r.received.value or r.received_previous.value or r.open_now.value or r.closed.value]
-    return sorted(rows, key=lambda r: (-r.received.value, -r.open_now.value, r.label))
+    """Busiest first; rows without anything received now or before, nor open, are left out.
+    Hidden counts ("< 3", "–") sort after the shown ones, by name, so a row's place never tells
+    more than its figures."""
+    rows = [r for r in rows if r.received.value or r.received_previous.value or r.open_now.value
+            or r.closed.value or r.screened.value]
+
+    def order(row):
+        received = row.received
+        group = 2 if not received.value else 1 if received.hidden else 0
+        return (group, -(received.shown or 0), -(row.open_now.shown or 0), row.label)
+    return sorted(rows, key=order)
 
 
 def _add_weekly(summary, scope, period, source, labels, suppress):
@@ -420,6 +475,156 @@ def _add_weekly(summary, scope, period, source, labels, suppress):
     labels.want(KAB, per_kab)
     summary.anomalies = [AnomalyRow(a, labels.name(KAB, a.kab_id), suppress)
                          for a in anomaly_rules.find_anomalies(per_kab, last_week)]
+
+
+# --- complementary suppression (apoa/summaries/suppression.py) ------------------------------------
+
+FLOW_SHOWN = ("received", "screened", "closed")
+DIMENSIONS = (KAB, "office", CATEGORY, CHANNEL)
+OPEN_STATES = tuple(s.value for s in State if s is not State.closed)
+IN_PROGRESS = ("open", "in_progress")
+
+
+def _give_way(key):
+    """Breakdown cells first, then a subtotal (in progress), the totals last."""
+    return 2 if key[1] == "total" else 1 if key == IN_PROGRESS else 0
+
+
+def page_grid(flow, period, days, open_counts=None):
+    """The Grid of a page's counts: the period's flow (received, screened, closed) by kabupaten,
+    office, category, channel, outcome and week of the period, each adding up to its total; and
+    (for the page's own period) what is open and overdue now by the same and by state. Built the
+    same for a month whether it is the page's or the one before, so both hide the same."""
+    grid = Grid(give_way=_give_way)
+    parts = defaultdict(list)
+    members = [((dimension, _member_key(dimension, member_id, code)), measures)
+               for (dimension, member_id, code), measures in flow["members"].items()
+               if dimension in (KAB, CATEGORY, CHANNEL)]
+    members += [(("office", office_id), measures)
+                for office_id, measures in flow["offices"].items()]
+    for (dimension, key), measures in sorted(members, key=lambda item: repr(item[0])):
+        for measure in FLOW_SHOWN:
+            grid.set((measure, dimension, key), getattr(measures, measure))
+            parts[(measure, dimension)].append((measure, dimension, key))
+    total = flow["total"]
+    for measure in FLOW_SHOWN:
+        grid.set((measure, "total"), getattr(total, measure))
+    for (measure, _dimension), keys in parts.items():
+        grid.add_sum(keys, (measure, "total"))
+    outcomes = []
+    for name in OUTCOME_COLUMNS:
+        grid.set(("closed", "outcome", name), total.values[f"closed_{name}"])
+        outcomes.append(("closed", "outcome", name))
+    grid.add_sum(outcomes, ("closed", "total"))
+    for measure, index in (("received", 0), ("closed", 1)):
+        weeks = []
+        for number, (first, end) in enumerate(month_weeks(period)):
+            grid.set((measure, "week", number), _days_sum(days, first, end, index))
+            weeks.append((measure, "week", number))
+        grid.add_sum(weeks, (measure, "total"))
+    if open_counts is not None:
+        _open_lines(grid, open_counts)
+    return grid
+
+
+def _days_sum(days, first, end, index):
+    return sum(days.get(first + timedelta(days=k), (0, 0))[index]
+               for k in range((end - first).days))
+
+
+def _open_lines(grid, open_counts):
+    """Open now by state (new + in progress = open), and open and overdue by each breakdown."""
+    total = open_counts["total"]
+    states = [("open", "state", state) for state in OPEN_STATES]
+    for key in states:
+        grid.set(key, total.by_state.get(key[2], 0))
+    grid.set(("open", "total"), total.total)
+    grid.set(("overdue", "total"), total.overdue)
+    grid.set(IN_PROGRESS, sum(total.by_state.get(s.value, 0) for s in IN_PROGRESS_STATES))
+    grid.add_sum(states, ("open", "total"))
+    grid.add_sum([("open", "state", s.value) for s in IN_PROGRESS_STATES], IN_PROGRESS)
+    grid.add_sum([("open", "state", State.new.value), IN_PROGRESS], ("open", "total"))
+    members = [((dimension, _member_key(dimension, member_id, code)), counts)
+               for (dimension, member_id, code), counts in open_counts["members"].items()
+               if dimension in (KAB, CATEGORY, CHANNEL)]
+    members += [(("office", office_id), counts)
+                for office_id, counts in open_counts["offices"].items()]
+    parts = defaultdict(list)
+    for (dimension, key), counts in sorted(members, key=lambda item: repr(item[0])):
+        for measure, value in (("open", counts.total), ("overdue", counts.overdue)):
+            grid.set((measure, dimension, key), value)
+            parts[(measure, dimension)].append((measure, dimension, key))
+    for (measure, _dimension), keys in parts.items():
+        grid.add_sum(keys, (measure, "total"))
+
+
+def shown_count(grid, key):
+    """The Count of `key` as the page `grid` shows it."""
+    value = grid.values.get(key, 0)
+    return Count(value, grid.is_small(key), grid.is_withheld(key))
+
+
+def _protect(summary, current_flow, previous_flow, open_counts, days):
+    """`summary` (its counts suppressed one by one) with the counts withheld that would give a
+    "< 3" back (`page_grid` of its period), the month before's as that month's own page hides
+    them, and every change, share and median withheld whose counts are hidden."""
+    now = page_grid(current_flow, summary.period, days, open_counts)
+    before = page_grid(previous_flow, summary.previous_period, days)
+    shown = {id(now): now.shown(), id(before): before.shown()}
+    zero = (0, False, False)
+
+    def count(key, grid=now):
+        return Count(*shown[id(grid)].get(key, zero))
+
+    def rests_on(grid, key, value):
+        """`value` (a share, a median) when the count it is taken over is shown, else None."""
+        return None if grid.is_hidden(key) else value
+
+    def change(key, before_key=None):
+        if now.is_hidden(key) or before.is_hidden(before_key or key):
+            return None
+        return change_of(now.values.get(key, 0), before.values.get(before_key or key, 0), True)
+
+    def row(dimension, r):
+        key = lambda measure: (measure, dimension, r.key)  # noqa: E731
+        return replace(
+            r, received=count(key("received")), received_previous=count(key("received"), before),
+            change=change(key("received")), screened=count(key("screened")),
+            closed=count(key("closed")),
+            within_due=rests_on(now, key("closed"), r.within_due),
+            median_to_closure=rests_on(now, key("closed"), r.median_to_closure),
+            open_now=count(key("open")), overdue_now=count(key("overdue")))
+
+    received, closed, screened = ("received", "total"), ("closed", "total"), ("screened", "total")
+    weeks = [WeekPoint(first, count(("received", "week", number)),
+                       count(("closed", "week", number)))
+             for number, (first, _end) in enumerate(month_weeks(summary.period))]
+    return replace(
+        summary,
+        received=count(received), received_previous=count(received, before),
+        received_change=change(received), screened=count(screened), closed=count(closed),
+        closed_previous=count(closed, before), closed_change=change(closed),
+        closed_by_outcome=[(outcome, count(("closed", "outcome", outcome.value)))
+                           for outcome, _count in summary.closed_by_outcome],
+        open_now=count(("open", "total")),
+        awaiting_screening=count(("open", "state", State.new.value)),
+        in_progress=count(IN_PROGRESS),
+        open_by_state=[(state, count(("open", "state", state.value)))
+                       for state, _count in summary.open_by_state],
+        overdue=count(("overdue", "total")),
+        median_to_screening=rests_on(now, screened, summary.median_to_screening),
+        median_to_screening_previous=rests_on(before, screened,
+                                              summary.median_to_screening_previous),
+        median_to_closure=rests_on(now, closed, summary.median_to_closure),
+        median_to_closure_previous=rests_on(before, closed, summary.median_to_closure_previous),
+        screened_within_due=rests_on(now, screened, summary.screened_within_due),
+        within_due=rests_on(now, closed, summary.within_due),
+        within_due_previous=rests_on(before, closed, summary.within_due_previous),
+        **{attribute: _sorted_rows([row(dimension, r) for r in getattr(summary, attribute)])
+           for attribute, dimension in (("by_kabupaten", KAB), ("by_office", "office"),
+                                        ("by_category", CATEGORY), ("by_channel", CHANNEL))},
+        weekly=weeks,
+    )
 
 
 def _hotspots(user):

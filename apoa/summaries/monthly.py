@@ -13,14 +13,17 @@ Then the residents' satisfaction index of the month (IKM, apoa/feedback/skm.py),
 3 answers.
 
 A monthly report leaves the office (DESIGN.md, privacy): it is always the aggregate view, whoever
-prints it. Counts from 1 to 2 read "< 3", figures resting on so few reports are withheld, and no
-officer is named, also when a supervisor (who may view reports) prints it (`as_shared`).
+prints it (`figures.shared_figures`). Counts from 1 to 2 read "< 3", the counts that would give
+one back by subtraction are withheld ("–", apoa/summaries/suppression.py), figures resting on
+hidden counts are withheld, and no officer is named, also when a supervisor (who may view
+reports) prints it. Only months that have ended are reported: a month still running would grow
+day by day, and two printouts a day apart would give that day's counts.
 """
 import logging
 import math
 import mimetypes
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -38,8 +41,9 @@ from apoa.feedback.skm import ikm
 from apoa.guests.figures import guest_figures
 from apoa.regions.models import Region, RegionLevel, office_region
 from apoa.summaries import charts, figures
-from apoa.summaries.figures import K, AnomalyRow, Count, WeekPoint, change_of, share_of
-from apoa.periods import BY_MONTH, EARLIEST, Period, Preset, add_months, local_today
+from apoa.summaries.figures import K, WITHHELD
+from apoa.summaries.suppression import month_of
+from apoa.periods import EARLIEST, Period, add_months, local_today
 
 # WeasyPrint turns on Pillow's process-wide LOAD_TRUNCATED_IMAGES when it is imported, which would
 # let a resident's truncated photo through apoa/reports/photos.py. Our PDFs embed no raster image
@@ -53,7 +57,7 @@ logging.getLogger("weasyprint").setLevel(logging.ERROR)
 MONTH_PATTERN = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
 MAP_WIDTH = 600           # SVG user units (pixels at 100 %); the page scales it to fit
 LEGEND_ROW = 24
-NO_REPORTS_FILL, FEW_FILL = "#f1f3f5", "#dbe5f0"
+NO_REPORTS_FILL, FEW_FILL, WITHHELD_FILL = "#f1f3f5", "#dbe5f0", "#c4c8cf"
 BAND_FILLS = ("#9ecae1", "#6baed6", "#3182bd", "#08519c")
 # Lower ends of the colour bands: nice numbers from 3 (below it a count is "< 3").
 BAND_LADDER = (3, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000)
@@ -65,7 +69,8 @@ GUEST_COLUMNS = 3
 
 def parse_month(raw, today=None):
     """The month `raw` names ("2026-10") as a Period of its days; no value means last month.
-    UserValueError with a message saying what to write for anything else."""
+    UserValueError with a message saying what to write for anything else, and for a month that
+    has not ended (see the module docstring)."""
     today = today or local_today()
     raw = (raw or "").strip()
     if not raw:
@@ -78,21 +83,23 @@ def parse_month(raw, today=None):
     if int(match[1]) < EARLIEST.year:
         raise UserValueError(_l("Choose a month from %(year)d on.", year=EARLIEST.year))
     first = date(int(match[1]), int(match[2]), 1)
-    if first > today:
-        raise UserValueError(_l("%(month)s has not begun yet: choose this month or an earlier one.",
+    if add_months(first, 1) > today:
+        raise UserValueError(_l("%(month)s is not over yet: figures shared outside the office "
+                                "cover whole months only. Choose an earlier month.",
                                 month=format_date(first, "MMMM yyyy")))
     return month_period(first)
 
 
 def month_period(first):
     """The days of the month starting on `first`, compared with the month before."""
-    return Period(first, add_months(first, 1), Preset.custom, BY_MONTH)
+    return month_of(first)
 
 
 def months_to_choose(today=None, count=24):
-    """The latest `count` months as (value, title), newest first, for the month chooser."""
+    """The latest `count` months that have ended as (value, title), newest first, for the month
+    chooser."""
     first = (today or local_today()).replace(day=1)
-    months = [add_months(first, -k) for k in range(count)]
+    months = [add_months(first, -k) for k in range(1, count + 1)]
     return [(m.strftime("%Y-%m"), format_date(m, "MMMM yyyy")) for m in months]
 
 
@@ -116,7 +123,7 @@ def monthly_report(user, month, office_id=None, today=None):
     """The MonthlyReport of `month` for `user`, over the user's jurisdiction or `office_id` within
     it. NotFound when the user may not see aggregates (or that office)."""
     scope = figures.scope_for(user, office_id)
-    summary = as_shared(figures.summary(user, month, office_id))
+    summary = figures.shared_figures(user, month, office_id)
     title = format_date(month.start, "MMMM yyyy")
     return MonthlyReport(
         month=month, title=title, office_id=office_id, summary=summary,
@@ -130,71 +137,6 @@ def monthly_report(user, month, office_id=None, today=None):
         ikm=ikm(scope.office_ids, month.start, month.end))
 
 
-# --- always the aggregate view --------------------------------------------------------------------
-
-def as_shared(summary):
-    """`summary` as a user who sees aggregates only would get it (figures.py's own rules): counts
-    1..K−1 suppressed, changes, shares and medians resting on them withheld, no officer named, no
-    map cells. A summary already suppressed is returned as it is, less the per-person parts."""
-    if summary.suppressed:
-        return replace(summary, workload=None, hotspots=[])
-    c = _shared_count
-    return replace(
-        summary, suppressed=True, workload=None, hotspots=[],
-        received=c(summary.received), received_previous=c(summary.received_previous),
-        received_change=_shared_change(summary.received_change),
-        screened=c(summary.screened), closed=c(summary.closed),
-        closed_previous=c(summary.closed_previous),
-        closed_change=_shared_change(summary.closed_change),
-        closed_by_outcome=[(outcome, c(count)) for outcome, count in summary.closed_by_outcome],
-        open_now=c(summary.open_now),
-        awaiting_screening=c(summary.awaiting_screening), in_progress=c(summary.in_progress),
-        open_by_state=[(state, c(count)) for state, count in summary.open_by_state],
-        overdue=c(summary.overdue),
-        median_to_screening=_shared_median(summary.median_to_screening, summary.screened),
-        median_to_closure=_shared_median(summary.median_to_closure, summary.closed),
-        median_to_closure_previous=_shared_median(summary.median_to_closure_previous,
-                                                  summary.closed_previous),
-        # The number of reports behind it is not in the Summary: withheld rather than guessed.
-        median_to_screening_previous=None,
-        screened_within_due=_shared_share(summary.screened_within_due),
-        within_due=_shared_share(summary.within_due),
-        within_due_previous=_shared_share(summary.within_due_previous),
-        by_kabupaten=[_shared_row(r) for r in summary.by_kabupaten],
-        by_office=[_shared_row(r) for r in summary.by_office],
-        by_category=[_shared_row(r) for r in summary.by_category],
-        by_channel=[_shared_row(r) for r in summary.by_channel],
-        weekly=[WeekPoint(p.start, c(p.received), c(p.closed)) for p in summary.weekly],
-        anomalies=[AnomalyRow(a.anomaly, a.label, True) for a in summary.anomalies],
-    )
-
-
-def _shared_count(count):
-    return Count.of(count.value, True)
-
-
-def _shared_change(change):
-    return None if change is None else change_of(change.current, change.previous, True)
-
-
-def _shared_share(share):
-    return None if share is None else share_of(share.part, share.whole, True)
-
-
-def _shared_median(duration, basis):
-    return None if duration is None or basis.value < K else duration
-
-
-def _shared_row(row):
-    c = _shared_count
-    return replace(row, received=c(row.received), received_previous=c(row.received_previous),
-                   change=_shared_change(row.change), screened=c(row.screened),
-                   closed=c(row.closed),
-                   within_due=_shared_share(row.within_due),
-                   median_to_closure=_shared_median(row.median_to_closure, row.closed),
-                   open_now=c(row.open_now), overdue_now=c(row.overdue_now))
-
-
 # --- the map -------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -206,13 +148,15 @@ class Band:
 
 
 def count_bands(top):
-    """The colour bands for counts up to `top`: "0", "< 3", then up to four ranges from 3."""
+    """The colour bands for counts up to `top`: "0", "< 3", withheld ("–", beside a "< 3"), then
+    up to four ranges from 3."""
     lows = [v for v in BAND_LADDER if v <= max(top, K)]
     if len(lows) > len(BAND_FILLS):
         rest = lows[1:]
         step = (len(rest) - 1) / (len(BAND_FILLS) - 2)
         lows = [lows[0]] + [rest[round(k * step)] for k in range(len(BAND_FILLS) - 1)]
-    bands = [Band(_("No reports"), NO_REPORTS_FILL), Band(f"< {K}", FEW_FILL)]
+    bands = [Band(_("No reports"), NO_REPORTS_FILL), Band(f"< {K}", FEW_FILL),
+             Band(_("%(mark)s (left out)", mark=WITHHELD), WITHHELD_FILL)]
     for index, low in enumerate(lows):
         high = lows[index + 1] if index + 1 < len(lows) else None
         label = (f"{format_decimal(low)}–{format_decimal(high - 1)}" if high
@@ -227,7 +171,9 @@ def band_of(count, bands):
         return bands[0]
     if count.suppressed:
         return bands[1]
-    return next(b for b in bands[2:]
+    if count.withheld:
+        return bands[2]
+    return next(b for b in bands[3:]
                 if b.low <= count.value and (b.high is None or count.value < b.high))
 
 
@@ -236,7 +182,7 @@ def kabupaten_map(scope, rows, title):
     received count in `rows` (Summary.by_kabupaten), with a legend; Markup."""
     counts = {row.key: row.received for row in rows if row.key is not None}
     outlines = kabupaten_outlines(jurisdiction_kabupaten(scope) | set(counts))
-    top = max([c.value for c in counts.values() if not c.suppressed] + [0])
+    top = max([c.shown for c in counts.values() if c.shown is not None] + [0])
     bands = count_bands(top)
     if outlines is None:
         return Markup('<p class="map-empty">{}</p>').format(

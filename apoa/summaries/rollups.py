@@ -325,6 +325,30 @@ def weekly(scope, first_week, weeks, source=ROLLUP, min_count=1):
     return totals, per_kab
 
 
+@lru_cache(maxsize=8)
+def _daily_statement(source, everywhere):
+    table = _table(source)
+    if source == ROLLUP:
+        day = table.c.period_start
+        where = and_(table.c.grain == DAY, day >= bindparam("first"), day < bindparam("end"))
+    else:
+        day = table.c.day
+        where = and_(day >= bindparam("first"), day < bindparam("end"))
+    # Totals from the 'channel' rows, as the weekly totals.
+    return (select(day, func.sum(table.c.received), func.sum(table.c.closed))
+            .where(where, table.c.dimension == CHANNEL, _in_scope(table.c.office_id, everywhere))
+            .group_by(day))
+
+
+def daily(scope, first, end, source=ROLLUP):
+    """Received and closed per local day from `first` to `end` (excluded): {day: (received,
+    closed)}, days without either left out. For the weeks of a month (apoa/summaries/
+    suppression.py), which ISO weeks would straddle."""
+    params = {"first": first, "end": end, **_scope_params(scope)}
+    return {day: (int(received or 0), int(closed or 0)) for day, received, closed
+            in db.session.execute(_daily_statement(source, scope.everywhere), params).all()}
+
+
 # --- open now ------------------------------------------------------------------------------------
 
 @dataclass

@@ -111,10 +111,25 @@ class LiveServer:
         return self.url + path
 
 
+def closing_responses(app):
+    """`app` whose response bodies are always closed. Werkzeug's development server does not
+    close a body when the browser drops the connection part-way (a service worker's aborted
+    fetch, a page left): a file being sent would then be closed only by the garbage collector,
+    whose ResourceWarning the tests turn into an error at random."""
+    def serve(environ, start_response):
+        body = app(environ, start_response)
+        try:
+            yield from body
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+    return serve
+
+
 @contextmanager
 def served(app, name):
     """`app` served by Werkzeug on a free port of 127.0.0.1, in a daemon thread, as a LiveServer."""
-    server = make_server(LOCAL_HOST, 0, app, threaded=True)
+    server = make_server(LOCAL_HOST, 0, closing_responses(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
     try:

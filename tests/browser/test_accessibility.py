@@ -31,6 +31,7 @@ from apoa.auth.totp import enrol_with_secret
 from apoa.extensions import db, limiter
 from apoa.feedback.services import open_case
 from apoa.guests.services import GuestData, check_in, register_organisation, verify_organisation
+from apoa.partners.services import OperationPlan, add_member, create_agency, forward_report, plan_operation
 from apoa.regions.models import Office
 from apoa.reports.models import Category
 from apoa.reports.services import NewReport, submit_report
@@ -123,6 +124,8 @@ class World:
     sttpoa_no: str = ""
     case_id: int = 0
     closed_code: str = ""
+    forwarded_id: int = 0
+    operation_id: int = 0
 
 
 def person(role, office=None, authenticator=True):
@@ -179,6 +182,22 @@ def lodging_with_a_guest(world, supervisor):
     world.organisation_id, world.stay_id, world.sttpoa_no = lodging.id, stay.id, stay.sttpoa_no
 
 
+def partner_team(world, supervisor, made):
+    """A Tim PORA member of the Karawang office's team, a report forwarded to the team and a
+    planned joint operation, so the members' pages have something to show."""
+    office = supervisor.office
+    agency = create_agency(office, supervisor, "polri", f"Polres Aksesibel {uuid.uuid4().hex[:6]}")
+    added = add_member(agency, supervisor, f"a11y-partner-{uuid.uuid4().hex[:8]}@polri.example", "Uji partner")
+    secret = pyotp.random_base32()
+    enrol_with_secret(added.user, secret)
+    world.people["partner"] = Person(id=added.user.id, email=added.user.email, name=added.user.name,
+                                     secret=secret, password=added.first_password)
+    forwarded = forward_report(made, office, supervisor)
+    plan = OperationPlan(title="Operasi gabungan Karawang", planned_on=datetime.now(timezone.utc).date(),
+                         kecamatan_id=None, agency_ids=(agency.id,), forwarded_ids=(forwarded.id,))
+    world.forwarded_id, world.operation_id = forwarded.id, plan_operation(office, supervisor, plan).id
+
+
 @pytest.fixture(scope="module")
 def world(live_server):
     with live_server.app.app_context():
@@ -195,6 +214,7 @@ def world(live_server):
         supervisor = db.session.get(User, world.people["supervisor"].id)
         world.closed_code = closed_report(db.session.get(User, world.people["officer"].id), supervisor)
         lodging_with_a_guest(world, supervisor)
+        partner_team(world, supervisor, made)
         office = db.session.scalar(select(Office.id).where(Office.code == KARAWANG_OFFICE))
         world.case_id = open_case(office, "complaint", "Petugas tidak membalas pesan saya.", "whatsapp").id
         db.session.commit()
@@ -211,15 +231,18 @@ def pages(role, w):
     return {
         "signed out": ["/lapor", "/status", f"/status/{w.report_code}", f"/lapor/tanda-terima/{w.report_code}",
                        "/bantuan", "/masuk", "/daftar", "/penginapan/daftar", f"/sttpoa/{w.sttpoa_no}",
-                       f"/status/{w.closed_code}", f"/status/{w.closed_code}/nilai"],
-        "resident": [f"/status/{w.report_code}"],
+                       f"/status/{w.closed_code}", f"/status/{w.closed_code}/nilai", "/keluhan",
+                       "/privasi/permintaan", "/privasi/permintaan/kode", "/privasi/permintaan/tentang-saya"],
+        "resident": [f"/status/{w.report_code}", "/privasi/permintaan/akun"],
         "lodging": [f"/penginapan/{w.organisation_id}", f"/penginapan/tamu/{w.stay_id}",
                     f"/penginapan/tamu/{w.stay_id}/koreksi", f"/penginapan/tamu/{w.stay_id}/batal",
                     f"/tamu/sttpoa/{w.stay_id}", "/penginapan/baru"],
         "officer": [f"/laporan/{w.report_id}"],
-        "supervisor": [f"/laporan/{w.report_id}", *report_pages, f"/kasus/{w.case_id}"],
-        "regional_head": [],
+        "supervisor": [f"/laporan/{w.report_id}", *report_pages, f"/kasus/{w.case_id}",
+                       f"/tim-pora/kelola/operasi/{w.operation_id}", "/tim-pora/peta"],
+        "regional_head": ["/tim-pora/peta"],
         "admin": [f"/admin/pengguna/{w.people['officer'].id}"],
+        "partner": [f"/tim-pora/laporan/{w.forwarded_id}", f"/tim-pora/operasi/{w.operation_id}"],
     }[role]
 
 
@@ -351,7 +374,7 @@ def visit_all(chromium, live, role, world, screen_name, findings, state=None):
         screen.close(f"{role}-{screen_name}".replace(" ", "-") if failed else None)
 
 
-ROLES = ["signed out", "resident", "lodging", "officer", "supervisor", "regional_head", "admin"]
+ROLES = ["signed out", "resident", "lodging", "officer", "supervisor", "regional_head", "admin", "partner"]
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -1,12 +1,13 @@
-"""A regional head opens this month's report on a phone, sees the figures, the charts and the map
+"""A regional head opens last month's report on a phone, sees the figures, the charts and the map
 fit the screen, fetches the PDF, and prints: the print layout hides the chooser and the data-table
 toggles. Screenshots of the screen and of the print layout are saved in test-artifacts/."""
-from datetime import timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import update
 
 from apoa.extensions import db
+from apoa.periods import add_months, local_today
 from apoa.reports.models import Report
 from tests.browser.helpers import sign_in
 
@@ -14,25 +15,20 @@ pytestmark = [pytest.mark.browser, pytest.mark.no_db_transaction]
 WIB = timezone(timedelta(hours=7))
 
 
-def received_month(live, code):
-    """The month (local, YYYY-MM) in which the report `code` was received, asked of the database."""
+def received_last_month(live, codes):
+    """Moves the reports `codes` to 10:00 WIB on the 3rd of last month (heads and monthly reports see
+    whole months that have ended) and returns that month as YYYY-MM."""
     with live.app.app_context():
-        received = db.session.scalar(select(Report.created_at).where(Report.tracking_code == code))
+        first = add_months(local_today().replace(day=1), -1)
+        received = datetime.combine(first + timedelta(days=2), time(10), WIB).astimezone(timezone.utc)
+        db.session.execute(update(Report).where(Report.tracking_code.in_(codes)).values(created_at=received))
+        db.session.commit()
         db.session.remove()
-    return received.astimezone(WIB).strftime("%Y-%m")
-
-
-def three_reports_in_one_month(live, live_report):
-    """Makes reports until the last three were received in the same month, and returns it: a run
-    across a month's last midnight still opens a month holding its three reports."""
-    months = []
-    while len(months) < 3 or len(set(months[-3:])) > 1:
-        months.append(received_month(live, live_report()))
-    return months[-1]
+    return first.strftime("%Y-%m")
 
 
 def test_a_regional_head_reads_and_prints_the_monthly_report(live, live_report, live_staff, phone):
-    month = three_reports_in_one_month(live, live_report)
+    month = received_last_month(live, [live_report() for _ in range(3)])
     sign_in(phone, live_staff("regional_head", "Kepala Kantor Karawang"), "/ringkasan")
     page = phone.page
     try:

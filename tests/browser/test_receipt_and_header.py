@@ -30,7 +30,7 @@ def test_the_copy_button_puts_the_tracking_code_on_the_clipboard(phone, live, li
     page = phone.page
     assert page.is_visible("#copy-code") and not page.is_visible("#share-code")
     page.click("#copy-code")
-    page.wait_for_function("document.getElementById('code-feedback').textContent.length > 0")
+    page.wait_for_function("() => document.getElementById('code-feedback').textContent.length > 0")
     assert page.evaluate("navigator.clipboard.readText()") == shown
     assert phone.problems() == []
 
@@ -42,7 +42,7 @@ def test_the_share_button_hands_the_code_and_the_status_link_to_the_share_sheet(
     page = phone.page
     assert page.is_visible("#share-code")
     page.click("#share-code")
-    shared = page.wait_for_function("window.__shared").json_value()
+    shared = page.wait_for_function("() => window.__shared").json_value()
     assert shown in shared["text"]
     assert shared["url"].endswith(f"/status/{code}") or shared["url"].endswith(f"/status/{shown}")
     assert phone.problems() == []

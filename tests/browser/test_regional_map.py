@@ -1,8 +1,15 @@
 """A regional head reads the choropleth on a phone with no internet: signs in with the code from
 the authenticator app, opens /peta/wilayah, sees Kabupaten Karawang coloured by its reports with a
-legend, zooms in to its kecamatan, and nothing on the page asked for anything but the app itself."""
-import pytest
+legend, zooms in to its kecamatan, and nothing on the page asked for anything but the app itself.
+A head sees the last month that ended (apoa/maps/regional.py): the test's reports are moved into it."""
+from datetime import timedelta
 
+import pytest
+from sqlalchemy import update
+
+from apoa.extensions import db
+from apoa.periods import add_months, local_midnight, local_today
+from apoa.reports.models import Report
 from tests.browser.helpers import KARAWANG, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.no_db_transaction]
@@ -18,9 +25,21 @@ def area_fills(page):
         fill: getComputedStyle(p).fill, box: p.getBoundingClientRect().width }))""")
 
 
-def test_a_regional_head_reads_the_choropleth_offline(live_report, live_staff, phone):
-    for offset in range(4):
-        live_report(point=(107.30 + offset * 0.002, -6.30))
+def received_last_month(live, codes):
+    """The reports of `codes` as if received on the 10th of last month (the live server's today)."""
+    with live.app.app_context():
+        moment = local_midnight(add_months(local_today().replace(day=1), -1) + timedelta(days=9))
+        db.session.execute(update(Report).where(Report.tracking_code.in_(codes))
+                           .values(created_at=moment + timedelta(hours=3)))
+        db.session.commit()
+        db.session.remove()
+
+
+def test_a_regional_head_reads_the_choropleth_offline(live, live_report, live_staff, phone):
+    # In one kecamatan: split 3 + 1 over two, the kabupaten's 4 would give the 1 back, and the head's map
+    # would withhold it ("–").
+    received_last_month(live, [live_report(point=(107.30 + offset * 0.0002, -6.30))
+                               for offset in range(4)])
     head = live_staff("regional_head", "Kepala Kantor Karawang")
     page = phone.page
     try:
@@ -43,7 +62,7 @@ def test_a_regional_head_reads_the_choropleth_offline(live_report, live_staff, p
         with page.expect_response(lambda r: "/peta/wilayah/data.json" in r.url and "zoom=11" in r.url):
             page.evaluate("""() => { const map = Object.values(window).find(v => v instanceof L.Map);
                                      map.setView([-6.30, 107.30], 11); }""")
-        page.wait_for_function("document.querySelectorAll('path.apoa-area').length > 3")
+        page.wait_for_function("() => document.querySelectorAll('path.apoa-area').length > 3")
         assert page.locator("#regional-map-status").is_hidden()
         assert phone.problems() == []
     finally:

@@ -94,7 +94,7 @@ def test_no_connection_while_sending_says_what_to_do_and_keeps_the_form(phone, l
     send(page)
     status = page.locator("#send-status")
     status.wait_for(state="visible")
-    page.wait_for_function("document.getElementById('send-status').classList.contains('problem')")
+    page.wait_for_function("() => document.getElementById('send-status').classList.contains('problem')")
     assert status.inner_text() == status.get_attribute("data-offline")
     assert page.url.endswith("/lapor")
     assert page.input_value("#description") == DESCRIPTION and page.is_checked("#consent")
@@ -118,7 +118,7 @@ def test_a_server_error_while_sending_says_what_to_do(phone, live, tmp_path):
     page.route(FORM_ADDRESS, lambda route: route.fulfill(status=503, body="Service Unavailable")
                if route.request.method == "POST" else route.fallback())
     send(page)
-    page.wait_for_function("document.getElementById('send-status').classList.contains('problem')")
+    page.wait_for_function("() => document.getElementById('send-status').classList.contains('problem')")
     status = page.locator("#send-status")
     assert status.is_visible() and status.inner_text() == status.get_attribute("data-server")
     assert page.input_value("#address") == "Gang Melati 3" and chosen_files(page) == 1

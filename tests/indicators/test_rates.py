@@ -1,7 +1,10 @@
 """Regional indicators on the regional map: an indicator as a layer, reports per 100,000 residents and foreign
 guests per lodging as rates, a rate from a count of 1 or 2 suppressed like the count ("< 3", never the rate),
 the legend and the page naming the indicator, unit, year and source, the latest year unless one is chosen,
-and a head's jurisdiction (a Kanwil head sees its Kantor's kabupaten, a Kantor head its own)."""
+and a head's jurisdiction (a Kanwil head sees its Kantor's kabupaten, a Kantor head its own).
+
+A head sees the last month that ended (apoa/maps/regional.py): the reports and guests here are made in it, and a
+rate whose count the month's figures withhold beside a "< 3" ("–") is withheld too."""
 import html
 import re
 from datetime import timedelta
@@ -14,7 +17,7 @@ from apoa.indicators.importer import import_indicators
 from apoa.indicators.layers import value_bands
 from apoa.indicators.queries import RATES, area_rate, indicator_table, rates
 from apoa.maps.regional import Selection
-from apoa.periods import Preset, preset_period
+from apoa.periods import Preset, add_months, preset_period
 from tests.guests.test_figures import BEKASI, KETAPANG, Guests
 from tests.guests.test_stays import ANNA, JOHN, KARAWANG
 
@@ -38,7 +41,12 @@ def guests(make, clock):
     figures."""
     import_indicators(FIGURES_2024, year=2024, source=SOURCE_2024, units=UNITS)
     import_indicators(FIGURES_2023, year=2023, source="BPS 2024", units=UNITS)
+    MADE["at"] = clock.at(add_months(clock.today.replace(day=1), -1) + timedelta(days=9), 10)
     return Guests(make, clock)
+
+
+# When reports_at makes its reports: a morning in the month before the clock's (see `guests`).
+MADE = {}
 
 
 @pytest.fixture
@@ -74,8 +82,15 @@ def table_rows(text):
 
 
 def reports_at(make, point, n):
+    """`n` reports at `point` in the month a head sees by default."""
     for _ in range(n):
-        make.report(point=point)
+        make.report(point=point, created_at=MADE["at"])
+
+
+def last_month_day(clock, before_first):
+    """How many days before the clock's day lies the day `before_first` days before the 1st of
+    its month (in the month before for 1 to 28)."""
+    return clock.today.day - 1 + before_first
 
 
 # --- an indicator as a layer ---------------------------------------------------------------------
@@ -137,10 +152,17 @@ def test_reports_per_100000_residents_with_a_suppressed_rate_for_one_or_two(gues
     reports_at(make, BEKASI, 2)         # 2 per 3,000,000: hidden
     reports_at(make, KETAPANG, 9)       # another Kanwil's
     answer = get_data(kanwil_head, layer="reports_per_100k")
-    assert shown(answer) == {KAB_KARAWANG: "0.3", KAB_BEKASI: "< 3"}
-    bekasi = areas(answer)[KAB_BEKASI]
-    assert bekasi["band"] == 0 and "value" not in bekasi and "count" not in bekasi
-    assert "0.06" not in answer.text and "0.1" not in answer.text
+    # The month's total (8, on the dashboard) less Karawang's 6 would give Bekasi's 2 back: Karawang's count is
+    # withheld, and with it its rate (0.3 × 20 = 6).
+    assert shown(answer) == {KAB_KARAWANG: "–", KAB_BEKASI: "< 3"}
+    for kode in (KAB_KARAWANG, KAB_BEKASI):
+        hidden = areas(answer)[kode]
+        assert hidden["band"] == 0 and "value" not in hidden and "count" not in hidden
+    assert "0.06" not in answer.text and "0.1" not in answer.text and "0.3" not in answer.text
+    assert {"band": 0, "label": "–", "note": "withheld, so that no “< 3” can be worked out: rate hidden"} in \
+        answer.json["legend"]
+    reports_at(make, BEKASI, 1)
+    assert shown(get_data(kanwil_head, layer="reports_per_100k")) == {KAB_KARAWANG: "0.3", KAB_BEKASI: "0.1"}
     layer = answer.json["layer"]
     assert layer["title"] == "Reports per 100,000 residents"
     assert layer["sourceLine"] == f"Population 2024 (jiwa). Source: {SOURCE_2024}"
@@ -170,29 +192,41 @@ def test_the_page_shows_count_population_and_rate_and_sorts_hidden_rates_by_name
     reports_at(make, BEKASI, 9)
     page = kanwil_head.get("/peta/wilayah", query_string={"layer": "reports_per_100k"})
     assert page.status_code == 200, page.text
-    assert table_rows(page.text) == [(KAB_BEKASI, ["9", "3,000,000", "0.3"]),
+    # Bekasi's 9 is withheld beside Karawang's "< 3" (the month's total less it would give it back): both hidden,
+    # by name.
+    assert table_rows(page.text) == [(KAB_BEKASI, ["–", "3,000,000", "–"]),
                                      (KAB_KARAWANG, ["< 3", "2,000,000", "< 3"])]
+    reports_at(make, KARAWANG, 1)
+    page = kanwil_head.get("/peta/wilayah", query_string={"layer": "reports_per_100k"})
+    assert table_rows(page.text) == [(KAB_BEKASI, ["9", "3,000,000", "0.3"]),
+                                     (KAB_KARAWANG, ["3", "2,000,000", "0.2"])]
     assert "Reports per 100,000 residents" in page.text
     assert f"Source: {SOURCE_2024}" in page.text
 
 
 # --- foreign guests per lodging --------------------------------------------------------------------------
 
-def test_foreign_guests_per_lodging_count_check_ins_of_the_period(guests, make, clock, kanwil_head, english):
+def test_foreign_guests_per_lodging_count_check_ins_of_the_period(guests, make, clock, sign_in, english):
+    """Last month's check-ins: exact for staff; for a head Karawang's is withheld beside Bekasi's "< 3", as the
+    guests' figures of the month withhold it (their total less Karawang would give Bekasi back)."""
     for n in range(5):
-        guests.stay(guests.karawang, JOHN, days_ago=3, nights=1, number=f"GB{n}0009")
-    wrong = guests.stay(guests.karawang, ANNA, days_ago=2)
+        guests.stay(guests.karawang, JOHN, days_ago=last_month_day(clock, 3), nights=1, number=f"GB{n}0009")
+    wrong = guests.stay(guests.karawang, ANNA, days_ago=last_month_day(clock, 2))
     cancel(wrong, guests.karawang.operator, "Salah input data tamu.", clock.now)
-    guests.stay(guests.karawang, ANNA, days_ago=40, nights=1, number="DE00000040")      # before the period
-    make.session.add(GuestTally(day=clock.today - timedelta(days=5), kab_id=guests.karawang.kab_id,
-                                nationality="AUS", office_id=guests.karawang.office_id, check_ins=1,
-                                guest_nights=1))                                        # a deleted stay
-    guests.stay(guests.bekasi, ANNA, days_ago=1)
-    guests.stay(guests.ketapang, JOHN, days_ago=1)
+    guests.stay(guests.karawang, ANNA, days_ago=last_month_day(clock, 40), nights=1,
+                number="DE00000040")                                                    # before the month
+    make.session.add(GuestTally(day=clock.today - timedelta(days=last_month_day(clock, 5)),
+                                kab_id=guests.karawang.kab_id, nationality="AUS",
+                                office_id=guests.karawang.office_id, check_ins=1, guest_nights=1))  # deleted
+    guests.stay(guests.bekasi, ANNA, days_ago=last_month_day(clock, 1))
+    guests.stay(guests.ketapang, JOHN, days_ago=last_month_day(clock, 1))
     make.session.flush()
+    # Karawang: 6 check-ins over 4 lodgings, for a supervisor of KANIM-A (Karawang only).
+    staff = sign_in(guests.actors["supervisor"])
+    assert shown(get_data(staff, layer="guests_per_lodging", period="last_month")) == {KAB_KARAWANG: "1.5"}
+    kanwil_head = sign_in(guests.actors["regional_head"])
     answer = get_data(kanwil_head, layer="guests_per_lodging")
-    # Karawang: 6 check-ins over 4 lodgings; Bekasi: 1 guest, hidden.
-    assert shown(answer) == {KAB_KARAWANG: "1.5", KAB_BEKASI: "< 3"}
+    assert shown(answer) == {KAB_KARAWANG: "–", KAB_BEKASI: "< 3"}
     assert answer.json["layer"]["sourceLine"] == f"Lodgings 2024 (usaha akomodasi). Source: {SOURCE_2024}"
     assert {"band": 0, "label": "< 3", "note": "fewer than 3 foreign guests: rate hidden"} in \
         answer.json["legend"]

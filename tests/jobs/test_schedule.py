@@ -32,7 +32,9 @@ def test_the_table_names_every_periodic_job():
         "apoa.whatsapp.housekeeping.send_lost_messages": timedelta(minutes=5),
         "apoa.whatsapp.housekeeping.forget_old_messages": time(3, 30),
         "apoa.guests.retention.delete_old_stays": time(2, 30),
+        "apoa.privacy.retention.run_retention": time(2, 30),
         "apoa.guests.uploads.purge_abandoned_uploads": timedelta(hours=1),
+        "apoa.privacy.request_export.purge_expired_exports": timedelta(hours=1),
     }
 
 

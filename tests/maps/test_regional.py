@@ -2,7 +2,12 @@
 against reports made at known places and times, "< 3" for every area with one or two reports (never
 the number, in the JSON or on the page) and 0 for an area without any, the jurisdiction however the
 box is drawn, 404 for everyone without view_aggregates, and a 400 with a message for every bad
-parameter."""
+parameter.
+
+A regional head (aggregates only) sees the last month that ended unless told another month
+(tests/maps/test_regional_differencing.py tries the months and the withheld counts): the reports
+here are made in that month (`reports_at`) under a held clock, and the periods of staff (a
+supervisor, who may view reports) are tried with the supervisor."""
 import json
 import re
 from datetime import date, datetime, time, timedelta
@@ -13,6 +18,7 @@ from sqlalchemy import select
 
 from apoa.extensions import db
 from apoa.maps.regional import Band, class_breaks, resolve_period
+from apoa.periods import add_months
 from apoa.regions.models import Region
 from tests.factories import World
 
@@ -29,6 +35,18 @@ WORLD = "-180,-90,180,90"
 JSON = {"Accept": "application/json"}
 
 
+# When reports_at makes its reports: a morning in the month before the clock's (see `last_month`).
+MADE = {}
+
+
+@pytest.fixture(autouse=True)
+def last_month(clock):
+    """The first day of the month a head's map shows by default: the one before the clock's."""
+    first = add_months(clock.today.replace(day=1), -1)
+    MADE["at"] = clock.at(first + timedelta(days=9), 10)
+    return first
+
+
 @pytest.fixture
 def world(make):
     return World(make)
@@ -38,6 +56,12 @@ def world(make):
 def kanwil_head(world, sign_in):
     """A regional head of KANWIL-A: Karawang (KANIM-A) and Bekasi (KANIM-B)."""
     return sign_in(world.actors["regional_head"])
+
+
+@pytest.fixture
+def staff(world, sign_in):
+    """A supervisor of KANIM-A (views reports): every period, Karawang only."""
+    return sign_in(world.actors["supervisor"])
 
 
 @pytest.fixture
@@ -62,6 +86,8 @@ def areas(answer):
 
 
 def reports_at(make, point, n, **fields):
+    """`n` reports at `point`, made in last month unless `created_at` says otherwise."""
+    fields.setdefault("created_at", MADE["at"])
     return [make.report(point=point, **fields) for _ in range(n)]
 
 
@@ -107,8 +133,13 @@ def test_counts_per_kecamatan_when_zoomed_in(world, make, kanwil_head):
     expected = {}
     for report in here + nearby:
         expected[kode_of(report.kec_id)] = expected.get(kode_of(report.kec_id), 0) + 1
+    assert sorted(expected.values()) == [3, 4]
     counted = {kode: props["count"] for kode, props in shown.items() if "count" in props}
-    assert counted == {kode: n for kode, n in expected.items() if n >= 3}
+    smaller, larger = sorted(expected, key=expected.get)
+    # Karawang's 9 less the shown kecamatan would give the lone one's 2 back: the smaller of the
+    # counted ones is withheld beside it.
+    assert counted == {larger: 4}
+    assert (shown[smaller]["band"], shown[smaller]["label"]) == (0, "–")
     lone_kode = kode_of(lone[0].kec_id)
     assert lone_kode not in expected
     assert {k: v for k, v in shown[lone_kode].items() if k != "nama"} == {
@@ -133,7 +164,8 @@ def test_bands_and_legend_follow_the_counts(world, make, kanwil_head):
     answer = get_data(kanwil_head)
     legend = answer.json["legend"]
     assert legend[:2] == [{"band": "none", "label": "0"}, {"band": 0, "label": "< 3"}]
-    assert [(e["min"], e["max"]) for e in legend[2:]] == [(3, 3), (4, 9)]
+    assert (legend[2]["band"], legend[2]["label"]) == (0, "–")      # withheld, drawn like "< 3"
+    assert [(e["min"], e["max"]) for e in legend[3:]] == [(3, 3), (4, 9)]
     shown = areas(answer)
     assert (shown[KAB_BEKASI]["band"], shown[KARAWANG]["band"]) == (1, 2)
 
@@ -158,7 +190,7 @@ def test_one_and_two_reports_give_the_same_answer_and_none_gives_zero(world, mak
     answers = []
     for karawang_reports in range(3):
         if karawang_reports:
-            make.report(point=KARAWANG_BARAT)
+            reports_at(make, KARAWANG_BARAT, 1)
         answers.append(get_data(kanwil_head).text)
     assert answers[1] == answers[2]
     props = [{f["properties"]["kode"]: f["properties"] for f in json.loads(answer)["areas"]["features"]}
@@ -167,7 +199,7 @@ def test_one_and_two_reports_give_the_same_answer_and_none_gives_zero(world, mak
     assert props[0][KARAWANG] == {"kode": KARAWANG, "nama": nama, "band": "none", "label": "0"}
     assert props[2][KARAWANG] == {"kode": KARAWANG, "nama": nama, "band": 0, "label": "< 3"}
     # The third report lifts the suppression.
-    make.report(point=KARAWANG_BARAT)
+    reports_at(make, KARAWANG_BARAT, 1)
     assert areas(get_data(kanwil_head))[KARAWANG]["count"] == 3
 
 
@@ -178,13 +210,18 @@ def test_the_page_shows_less_than_three_never_the_number(world, make, sign_in):
     pages = []
     for karawang_reports in range(3):
         if karawang_reports:
-            make.report(point=KARAWANG_BARAT)
+            reports_at(make, KARAWANG_BARAT, 1)
         pages.append(table_rows(head.get("/peta/wilayah").text))
     # Karawang 0, 1 then 2 reports, Bekasi none: 0 for no report, then "< 3" whether 1 or 2.
     assert pages[0] == [(KAB_BEKASI, "0"), (KARAWANG, "0")]
     assert pages[1] == pages[2] == [(KARAWANG, "&lt; 3"), (KAB_BEKASI, "0")]
+    # With Bekasi's 3 the month's total (on the dashboard) less Bekasi would give Karawang's count
+    # back: Bekasi is withheld, and both sort by name.
     reports_at(make, BEKASI, 3)
-    assert table_rows(head.get("/peta/wilayah").text) == [(KAB_BEKASI, "3"), (KARAWANG, "&lt; 3")]
+    assert table_rows(head.get("/peta/wilayah").text) == [(KAB_BEKASI, "–"), (KARAWANG, "&lt; 3")]
+    reports_at(make, BEKASI, 2)
+    reports_at(make, KARAWANG_BARAT, 1)
+    assert table_rows(head.get("/peta/wilayah").text) == [(KAB_BEKASI, "5"), (KARAWANG, "3")]
 
 
 def test_the_table_sorts_counted_areas_by_count(world, make, kanwil_head):
@@ -266,7 +303,7 @@ def test_a_supervisor_may_read_the_map(world, make, sign_in):
     reports_at(make, KARAWANG_BARAT, 3)
     supervisor = sign_in(world.actors["supervisor"])
     assert supervisor.get("/peta/wilayah").status_code == 200
-    assert areas(get_data(supervisor))[KARAWANG]["count"] == 3
+    assert areas(get_data(supervisor, period="last_month"))[KARAWANG]["count"] == 3
 
 
 # --- bad input -----------------------------------------------------------------------------------
@@ -274,12 +311,7 @@ def test_a_supervisor_may_read_the_map(world, make, sign_in):
 @pytest.mark.parametrize("params", [
     {"bbox": "abc"}, {"bbox": "1,2,3"}, {"bbox": "10,0,5,1"}, {"bbox": "nan,0,1,1"}, {"bbox": ""},
     {"zoom": "x"}, {"zoom": "99"}, {"zoom": "-1"}, {"zoom": ""},
-    {"period": "forever"}, {"period": "custom"}, {"period": "custom", "from": "2026-01-01"},
-    {"period": "custom", "from": "2026-02-30", "to": "2026-03-01"},
-    {"period": "custom", "from": "2026-03-10", "to": "2026-03-01"},
-    {"period": "custom", "from": "0001-01-01", "to": "2026-03-01"},
-    {"period": "custom", "from": "2026-01-01", "to": "9999-12-31"},
-    {"period": "custom", "from": "yesterday", "to": "today"},
+    {"bulan": "2026-13"}, {"bulan": "soon"}, {"bulan": "1999-12"}, {"bulan": "9999-01"},
     {"state": "bogus"}, {"state": "'; DROP TABLE report; --"},
 ])
 def test_bad_parameters_answer_400_json_with_a_message(world, kanwil_head, params):
@@ -290,8 +322,25 @@ def test_bad_parameters_answer_400_json_with_a_message(world, kanwil_head, param
     assert len(answer.json["error"]["message"]) > 10
 
 
-def test_a_bad_period_on_the_page_answers_400_with_the_form(world, kanwil_head, english):
-    answer = kanwil_head.get("/peta/wilayah", query_string={
+@pytest.mark.parametrize("params", [
+    {"period": "forever"}, {"period": "custom"}, {"period": "custom", "from": "2026-01-01"},
+    {"period": "custom", "from": "2026-02-30", "to": "2026-03-01"},
+    {"period": "custom", "from": "2026-03-10", "to": "2026-03-01"},
+    {"period": "custom", "from": "0001-01-01", "to": "2026-03-01"},
+    {"period": "custom", "from": "2026-01-01", "to": "9999-12-31"},
+    {"period": "custom", "from": "yesterday", "to": "today"},
+    {"state": "bogus"},
+])
+def test_bad_periods_of_staff_answer_400_json_with_a_message(world, staff, params):
+    query = {"bbox": WEST_JAVA, "zoom": 9, **params}
+    answer = staff.get("/peta/wilayah/data.json", query_string=query)   # no Accept header
+    assert answer.status_code == 400, answer.text
+    assert answer.headers["Content-Type"].startswith("application/json")
+    assert len(answer.json["error"]["message"]) > 10
+
+
+def test_a_bad_period_on_the_page_answers_400_with_the_form(world, staff, english):
+    answer = staff.get("/peta/wilayah", query_string={
         "period": "custom", "from": "2026-03-10", "to": "2026-03-01"})
     assert answer.status_code == 400
     assert "The end date must not be before the start date." in answer.text
@@ -301,7 +350,12 @@ def test_a_bad_period_on_the_page_answers_400_with_the_form(world, kanwil_head, 
 def test_messages_name_the_field(world, kanwil_head, english):
     answer = get_data(kanwil_head, state="bogus")
     assert answer.json["error"]["message"] == "Status: Not a valid choice."
-    answer = get_data(kanwil_head, period="custom")
+    answer = get_data(kanwil_head, bulan="2026-13")
+    assert answer.json["error"]["message"].startswith("Month: “2026-13” is not a month")
+
+
+def test_a_staff_period_message_names_the_period(world, staff, english):
+    answer = get_data(staff, period="custom")
     assert answer.json["error"]["message"].startswith(
         "Period: A period between two dates needs both")
 
@@ -324,43 +378,43 @@ def test_periods_resolve_to_whole_local_days():
     assert (custom.first, custom.last) == (date(2026, 1, 5), date(2026, 1, 5))
 
 
-def test_a_custom_period_counts_from_local_midnight_to_local_midnight(world, make, kanwil_head):
+def test_a_custom_period_counts_from_local_midnight_to_local_midnight(world, make, staff):
     day = date(2026, 1, 10)
     for at in (wib(day), wib(day, 12), wib(day, 23, 59, 59, 999999)):
         make.report(point=KARAWANG_BARAT, created_at=at)
     for at in (wib(day) - timedelta(microseconds=1), wib(day + timedelta(days=1))):
         make.report(point=KARAWANG_BARAT, created_at=at)
-    one_day = get_data(kanwil_head, period="custom", **{"from": "2026-01-10", "to": "2026-01-10"})
+    one_day = get_data(staff, period="custom", **{"from": "2026-01-10", "to": "2026-01-10"})
     assert areas(one_day)[KARAWANG]["count"] == 3
-    three_days = get_data(kanwil_head, period="custom", **{"from": "2026-01-09", "to": "2026-01-11"})
+    three_days = get_data(staff, period="custom", **{"from": "2026-01-09", "to": "2026-01-11"})
     assert areas(three_days)[KARAWANG]["count"] == 5
 
 
 @pytest.mark.date_sensitive
-def test_last_seven_days_start_at_local_midnight_six_days_ago(world, make, kanwil_head, clock):
+def test_last_seven_days_start_at_local_midnight_six_days_ago(world, make, staff, clock):
     today = clock.today
     first = today - timedelta(days=6)
     for at in (wib(first), wib(first, 0, 0, 1), clock.now):
         make.report(point=KARAWANG_BARAT, created_at=at)
     make.report(point=KARAWANG_BARAT, created_at=wib(first) - timedelta(seconds=1))
-    assert areas(get_data(kanwil_head, period="7d"))[KARAWANG]["count"] == 3
-    assert areas(get_data(kanwil_head, period="30d"))[KARAWANG]["count"] == 4
-    answer = get_data(kanwil_head, period="7d")
+    assert areas(get_data(staff, period="7d"))[KARAWANG]["count"] == 3
+    assert areas(get_data(staff, period="30d"))[KARAWANG]["count"] == 4
+    answer = get_data(staff, period="7d")
     assert answer.json["period"] == {"key": "7d", "first": first.isoformat(),
                                      "last": today.isoformat()}
 
 
-def test_dates_are_ignored_unless_the_period_is_custom(world, make, kanwil_head):
-    reports_at(make, KARAWANG_BARAT, 3)
-    answer = get_data(kanwil_head, period="30d", **{"from": "2020-01-01", "to": "2020-01-02"})
+def test_dates_are_ignored_unless_the_period_is_custom(world, make, staff, clock):
+    reports_at(make, KARAWANG_BARAT, 3, created_at=clock.now)
+    answer = get_data(staff, period="30d", **{"from": "2020-01-01", "to": "2020-01-02"})
     assert answer.json["period"]["key"] == "30d"
     assert areas(answer)[KARAWANG]["count"] == 3
 
 
 # --- the page ------------------------------------------------------------------------------------
 
-def test_the_page_builds_an_offline_folium_map(world, make, kanwil_head):
-    answer = kanwil_head.get("/peta/wilayah?period=90d&state=new")
+def test_the_page_builds_an_offline_folium_map(world, make, staff):
+    answer = staff.get("/peta/wilayah?period=90d&state=new")
     assert answer.status_code == 200
     html = answer.text
     assert 'class="folium-map"' in html
@@ -370,3 +424,14 @@ def test_the_page_builds_an_offline_folium_map(world, make, kanwil_head):
     assert "/static/js/regional-map.js" in sources and "/static/css/regional.css" in sources
     assert '"query": {"period": "90d", "state": "new"}' in html
     assert "/peta/wilayah/data.json" in html
+
+
+def test_the_heads_page_offers_the_month_and_sends_it_to_the_map(world, kanwil_head, last_month):
+    """The month chooser, not the periods: the map's requests carry the month shown."""
+    answer = kanwil_head.get("/peta/wilayah?state=new")
+    assert answer.status_code == 200
+    html = answer.text
+    assert 'name="bulan"' in html and 'name="period"' not in html and 'name="from"' not in html
+    month = last_month.strftime("%Y-%m")
+    assert f'<option selected value="{month}">' in html or f'value="{month}" selected' in html
+    assert f'"query": {{"bulan": "{month}", "state": "new"}}' in html

@@ -16,7 +16,7 @@ README = REPO_ROOT / "README.md"
 FLASK = ".venv/bin/flask --app apoa "
 LOOKUP = FLASK + "regions lookup 106.8271 -6.1754"
 # The README sections whose every command is run here, in order, as after `make run`.
-SECTIONS = ("Regions", "Offices and users")
+SECTIONS = ("Regions", "Offices and users", "Personal data (UU PDP 27/2022)")
 PASSWORD = "kata-sandi-yang-panjang"
 README_REGIONS = "../shared/data/regions"
 

@@ -92,16 +92,23 @@ def test_a_kantor_supervisor_sees_only_the_office(world):
 def test_a_regional_head_sees_counts_below_three_suppressed_and_no_names(world):
     s = summary(world.users["regional_head"], world.period)
     assert s.suppressed
-    assert (str(s.received), str(s.received_previous), str(s.closed)) == ("4", "< 3", "3")
-    assert s.received_change is None                      # the previous count is below 3
+    # Karawang's 3 beside Bekasi's "< 3" would give the 1 back from the total 4: the total is withheld.
+    assert (str(s.received), str(s.received_previous), str(s.screened)) == ("–", "< 3", "3")
+    # Three outcomes of 1 each ("< 3" + "< 3" + "< 3" = 3 makes each 1): the closed count is withheld too,
+    # and what is counted over it.
+    assert str(s.closed) == "–" and s.within_due is None and s.median_to_closure is None
+    assert s.received_change is None and s.closed_change is None
     assert (str(s.awaiting_screening), str(s.in_progress), str(s.overdue)) == ("< 3", "< 3", "< 3")
+    assert str(s.open_now) == "–"                         # the three categories' 1 + 1 + 1
     assert s.median_to_screening == Duration(3.0)         # three durations: enough
-    assert s.within_due.whole == 3
-    assert counts(s.by_kabupaten)["Kabupaten Bekasi"] == ("< 3", "0", "0", "< 3", "0")
+    assert s.screened_within_due.whole == 3
+    assert counts(s.by_kabupaten) == {"Kabupaten Karawang": ("3", "< 3", "–", "< 3", "< 3"),
+                                      "Kabupaten Bekasi": ("< 3", "0", "0", "< 3", "0")}
     assert s.by_kabupaten[1].median_to_closure is None
     assert all(c.suppressed for _o, c in s.closed_by_outcome if 0 < c.value < 3)
     assert s.workload is None
-    assert all(str(p.received) in ("0", "< 3") or p.received.value >= 3 for p in s.weekly)
+    # the trend is the period's own weeks (which no month or other period straddles)
+    assert [(p.start, str(p.received)) for p in s.weekly] == [(world.day(-14), "–"), (world.day(-7), "0")]
 
 
 def test_the_ditjen_sees_every_office_and_another_kanwil_none_of_these(world):

@@ -19,6 +19,8 @@ February of 28 days, a November, ...). Hand-computed for KANWIL-A (Karawang + Be
     received 5 (previous 3: +67 %), screened 2 → "< 3", closed 2 → "< 3" (1 unfounded, 1 violation
     found, each "< 3"), medians and shares withheld (fewer than 3 behind them);
     Karawang 4 (previous 3, +33 %), Bekasi "< 3" (previous 0).
+    By category: other 3, overstay 1, illegal work 1: beside the total 5 the two "< 3" would add up to
+    2, so each would be 1: the total is withheld ("–", apoa/summaries/suppression.py), and so its change.
 """
 import io
 import re
@@ -35,7 +37,7 @@ from apoa.extensions import db
 from apoa.reports.states import Outcome
 from apoa.summaries import monthly
 from apoa.summaries.figures import Count
-from apoa.summaries.monthly import BAND_FILLS, FEW_FILL, NO_REPORTS_FILL, count_bands, parse_month
+from apoa.summaries.monthly import BAND_FILLS, FEW_FILL, NO_REPORTS_FILL, WITHHELD_FILL, count_bands, parse_month
 from apoa.periods import add_months
 
 from tests.summaries.scenario import BEKASI, KARAWANG, KARAWANG_2, KETAPANG, with_history
@@ -118,7 +120,7 @@ def test_the_month_of_a_kanwil_as_hand_computed(world, english):
     s = report_for(world, "regional_head").summary
     assert s.suppressed and s.scope_label == "Kantor Wilayah Jawa Barat Uji"
     assert (s.period.start, s.period.end) == (world.first, add_months(world.first, 1))
-    assert (str(s.received), str(s.received_previous), str(s.received_change)) == ("5", "3", "↑ 67%")
+    assert (str(s.received), str(s.received_previous), s.received_change) == ("–", "3", None)
     assert (str(s.screened), str(s.closed), str(s.closed_previous)) == ("< 3", "< 3", "0")
     assert s.closed_change is None
     outcomes = {outcome: str(count) for outcome, count in s.closed_by_outcome}
@@ -147,7 +149,9 @@ def test_a_supervisor_prints_the_same_aggregate_view_as_a_regional_head(world):
 def test_the_month_of_one_office(world):
     s = report_for(world, "kanwil_supervisor", office=world.office_a.id).summary
     assert s.scope_label == "Kantor Imigrasi Karawang Uji"
-    assert (str(s.received), str(s.received_previous)) == ("4", "3")
+    # Its weeks: "< 3" and "< 3" adding up to 4 would each be 2: the 4 is withheld.
+    assert (str(s.received), str(s.received_previous)) == ("–", "3")
+    assert [str(p.received) for p in s.weekly] == ["< 3", "< 3", "0", "0"] + ["0"] * (len(s.weekly) - 4)
     assert list(rows(s.by_kabupaten)) == ["Kabupaten Karawang"]
 
 
@@ -167,12 +171,14 @@ def test_importing_weasyprint_leaves_pillow_refusing_truncated_images():
 
 
 def test_count_bands_start_at_three_and_stay_few(english):
-    assert [b.label for b in count_bands(0)] == ["No reports", "< 3", "≥ 3"]
-    assert [b.label for b in count_bands(400)] == ["No reports", "< 3", "3–4", "5–24", "25–249", "≥ 250"]
-    assert len(count_bands(100_000)) == 2 + len(BAND_FILLS)
+    few = ["No reports", "< 3", "– (left out)"]
+    assert [b.label for b in count_bands(0)] == [*few, "≥ 3"]
+    assert [b.label for b in count_bands(400)] == [*few, "3–4", "5–24", "25–249", "≥ 250"]
+    assert len(count_bands(100_000)) == 3 + len(BAND_FILLS)
     bands = count_bands(60)
-    fills = [monthly.band_of(count, bands).fill for count in (None, Count(0), Count(2, True), Count(4), Count(60))]
-    assert fills == [NO_REPORTS_FILL, NO_REPORTS_FILL, FEW_FILL, BAND_FILLS[0], BAND_FILLS[3]]
+    fills = [monthly.band_of(count, bands).fill
+             for count in (None, Count(0), Count(2, True), Count(4), Count(60), Count(60, withheld=True))]
+    assert fills == [NO_REPORTS_FILL, NO_REPORTS_FILL, FEW_FILL, BAND_FILLS[0], BAND_FILLS[3], WITHHELD_FILL]
 
 
 # --- the month asked for ---------------------------------------------------------------------------
@@ -182,30 +188,31 @@ def test_parse_month():
     assert (parse_month("2026-10", today).start, parse_month("2026-10", today).end) == (
         datetime(2026, 10, 1).date(), datetime(2026, 11, 1).date())
     assert parse_month("", today).start == datetime(2026, 10, 1).date()        # last month by default
-    assert parse_month("2026-11", today).start == datetime(2026, 11, 1).date()  # this month, so far
     assert parse_month("2026-10", today).previous().start == datetime(2026, 9, 1).date()
-    for bad in ("2026-13", "2026-1", "10-2026", "2026-10-01", "oktober", "2026-12", "1999-12"):
+    assert parse_month("2026-10", datetime(2026, 11, 1).date()).start == datetime(2026, 10, 1).date()
+    # this month is refused while it runs: two printouts a day apart would give that day's counts
+    for bad in ("2026-13", "2026-1", "10-2026", "2026-10-01", "oktober", "2026-11", "2026-12", "1999-12"):
         with pytest.raises(UserValueError):
             parse_month(bad, today)
 
 
 # By hand, for each instant of tests/clock.py: the month shown by default (the one before), the
-# instant's own month (still running), and the next one (not begun: refused).
+# instant's own month (still running: refused), and the next one (not begun: refused).
 MONTHS = {"wednesday": ("2026-10", "2026-11", "2026-12"), "friday-1655": ("2026-10", "2026-11", "2026-12"),
           "month-end": ("2027-03", "2027-04", "2027-05"), "dec-31": ("2026-11", "2026-12", "2027-01"),
           "leap-day": ("2028-01", "2028-02", "2028-03")}
 
 
 @pytest.mark.date_sensitive
-def test_last_month_by_default_this_month_so_far_and_no_later(world, sign_in, english, clock):
+def test_last_month_by_default_and_only_months_that_have_ended(world, sign_in, english, clock):
     last, this, next_ = MONTHS[clock.name]
     client = sign_in(world.users["regional_head"])
     by_default = client.get("/ringkasan/bulanan").text
     assert f'href="/ringkasan/bulanan.pdf?bulan={last}"' in by_default
-    assert "the month is not over" not in by_default
-    assert "the month is not over" in client.get("/ringkasan/bulanan", query_string={"bulan": this}).text
-    later = client.get("/ringkasan/bulanan", query_string={"bulan": next_})
-    assert later.status_code == 400 and "has not begun yet" in later.text
+    assert f'<option value="{last}" selected>' in by_default and f'<option value="{this}"' not in by_default
+    for month in (this, next_):
+        refused = client.get("/ringkasan/bulanan", query_string={"bulan": month})
+        assert refused.status_code == 400 and "is not over yet" in refused.text
 
 
 @pytest.mark.parametrize("args", [{"bulan": "2026-13"}, {"bulan": "bulan lalu"}, {"office": "abc"}])
@@ -226,7 +233,8 @@ def test_the_page_is_printable(world, sign_in, app):
     assert "/static/css/monthly.css" in page and "data-print" in page and "/static/js/print.js" in page
     assert f'href="/ringkasan/bulanan.pdf?bulan={world.value}"' in page
     assert 'style="' not in page and "<style" not in page                 # the CSP allows neither
-    assert 'id="m-received">5<' in page and "monthly-map" in page and 'id="chart-trend"' in page
+    assert 'id="m-received">–<' in page and "monthly-map" in page and 'id="chart-trend"' in page
+    assert 'id="withheld-note"' in page
     css = Path(app.static_folder, "css", "monthly.css").read_text()
     assert "@page" in css and "size: A4" in css and "@media print" in css
 

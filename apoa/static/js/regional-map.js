@@ -2,7 +2,8 @@
 // ApoaMaps.regional(map, options) (apoa/maps/page.py Behaviour); this script loads the areas in
 // view from options.dataUrl as the user pans and zooms (debounced, stale requests aborted), colours
 // them by band (the colours live in css/regional.css), and keeps a legend. The server decides the
-// bands and never sends the number of an area under 3 reports: this script only shows labels.
+// bands and never sends the number of an area under 3 reports, nor of one whose count it withholds
+// beside them ("–", for who sees aggregates only): this script only shows labels.
 // A request that fails says so in words in the status line above the map (texts from the page),
 // takes the areas it can no longer vouch for off the map, and the next move (or the network
 // coming back) tries again.

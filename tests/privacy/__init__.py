@@ -1,0 +1,1 @@
+"""Tests of apoa/privacy (UU PDP 27/2022)."""
