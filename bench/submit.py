@@ -11,13 +11,16 @@ What is measured, in one run:
   screened briefly first; the best one is measured;
 * the ceiling: pgbench running the same SQL in one transaction per submission (the statements the
   app sends, in its order and protocol: simple queries, the region lookup as EXECUTE of a statement
-  prepared once per connection, the audit entry under the same advisory lock), with 32 clients,
-  after the HTTP load (not at the same time); transactions per second and latency;
+  prepared once per connection, the audit entry as the same single INSERT, unchained), with 32
+  clients, after the HTTP load (not at the same time); transactions per second and latency;
+* the audit chainer: every entry the two runs left unchained is then chained by
+  `apoa.audit.chain.chain_pending` (as the job worker does every minute); entries per second;
 * ratio = app requests/s / pgbench transactions/s;
 * where the time goes: CPU milliseconds per request of gunicorn, PostgreSQL, the load generator
-  and everything else on the machine during the measured run; how many sessions waited on the
-  audit lock; the phases of one submission timed in-process (form, lookup, inserts, audit,
-  commit) and a profile of the app's CPU time by package.
+  and everything else on the machine during the measured run; how many sessions waited on an
+  advisory lock (writers take none since the chainer: expected 0); the phases of one submission
+  timed in-process (form, lookup, inserts, audit, commit) and a profile of the app's CPU time by
+  package.
 
 The benchmark uses its own database `apoa_bench` on the development PostgreSQL (created, migrated,
 filled with regions and three offices on the first run, kept for later runs), because the audit log
@@ -179,8 +182,8 @@ def points_in_kabupaten(count, seed):
 
 
 class SessionSampler(threading.Thread):
-    """Samples pg_stat_activity of the benchmark database: sessions active, waiting on the
-    audit lock (advisory), idle in transaction."""
+    """Samples pg_stat_activity of the benchmark database: sessions active, waiting on an
+    advisory lock (only the audit chainer takes one), idle in transaction."""
 
     def __init__(self, db_url, interval=0.1):
         super().__init__(daemon=True)
@@ -209,7 +212,7 @@ class SessionSampler(threading.Thread):
         n = max(len(self.samples), 1)
         return {"samples": len(self.samples),
                 "active_avg": round(sum(s[0] for s in self.samples) / n, 2),
-                "waiting_audit_lock_avg": round(sum(s[1] for s in self.samples) / n, 2),
+                "waiting_advisory_lock_avg": round(sum(s[1] for s in self.samples) / n, 2),
                 "idle_in_transaction_avg": round(sum(s[2] for s in self.samples) / n, 2)}
 
 
@@ -370,7 +373,6 @@ def bisect_case(values, var="k", low=0, high=None):
 
 def pgbench_script(points, categories):
     """One submission's SQL, in the app's order (see captured_statements for the check)."""
-    from apoa.audit.services import AUDIT_LOCK_KEY
     from apoa.regions import lookup
     from apoa.reports.models import Report
 
@@ -416,15 +418,11 @@ def pgbench_script(points, categories):
         " VALUES (:id, NULL, 'submit', NULL, 'new', NULL)"
         " RETURNING report_event.id AS event_id, report_event.created_at AS event_at \\gset",
         *notification_sql(office),
-        f"SELECT pg_advisory_xact_lock({AUDIT_LOCK_KEY});",
-        "SELECT nextval(pg_get_serial_sequence('audit_log', 'seq')) AS seq, clock_timestamp() AS at,"
-        " (SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1) AS prev_hash,"
-        " CAST('{\"channel\": \"web\", \"photos\": 0}' AS jsonb) AS detail \\gset",
-        # The app hashes in Python; here the server does, over a comparable string.
-        "INSERT INTO audit_log (seq, at, actor_id, action, object, detail, prev_hash, hash) VALUES (:seq, ':at',"
-        " NULL, 'report.submit', 'report:' || :id, '{\"photos\": 0, \"channel\": \"web\"}'::JSONB,"
-        " coalesce(NULLIF(':prev_hash', ''), repeat('0', 64)),"
-        " encode(sha256(convert_to(':seq :at :prev_hash report.submit report:' || :id, 'UTF8')), 'hex'));",
+        # Unchained, no lock: the chainer hashes and links it after the commit.
+        "INSERT INTO audit_log (at, actor_id, action, object, detail, chain_pos, prev_hash, hash)"
+        " VALUES (clock_timestamp(), NULL, 'report.submit', 'report:' || :id,"
+        " '{\"photos\": 0, \"channel\": \"web\"}'::JSONB, NULL, NULL, NULL)"
+        " RETURNING audit_log.seq, audit_log.at;",
         "COMMIT;",
         "",
     ])
@@ -601,10 +599,9 @@ PHASES = (
     ("report row (tracking code, due date)", "apoa.reports.services", "_new_report_row", 2),
     ("event + audit entry", "apoa.reports.services", "_record_submission", 2),
     ("notifications (screeners, inserts)", "apoa.reports.services", "notify", 3),
-    ("audit record() (lock, head, hash, insert)", "apoa.reports.services", "record", 3),
+    ("audit record() (one insert, unchained)", "apoa.reports.services", "record", 3),
     ("commit", "sqlalchemy.orm.session", "Session.commit", 1),
 )
-AUDIT_PHASE, COMMIT_PHASE = PHASES[-2][0], PHASES[-1][0]
 
 
 def timed_breakdown(db_url, redis_url, points, categories, count):
@@ -645,7 +642,7 @@ def timed_breakdown(db_url, redis_url, points, categories, count):
         for part in path:
             owner = getattr(owner, part)
         wrap(label, owner, name)
-    statuses, held = Counter(), 0
+    statuses = Counter()
     cpu_start, machine_start, wall_start = time.process_time(), machine_busy(), time.perf_counter()
     pg_pid = postmaster_pid_of(db_url)
     pg_start = tree_cpu(proc_table(), pg_pid)
@@ -654,8 +651,6 @@ def timed_breakdown(db_url, redis_url, points, categories, count):
             start = time.perf_counter_ns()
             statuses[client.post("/lapor", data=form).status_code] += 1
             totals["request (test client)"] += time.perf_counter_ns() - start
-            # The audit lock is taken at the start of record() and released by the commit.
-            held += marks[COMMIT_PHASE][1] - marks[AUDIT_PHASE][0]
     finally:
         own = time.process_time() - cpu_start
         cpu_ms = own * 1000 / count
@@ -674,7 +669,6 @@ def timed_breakdown(db_url, redis_url, points, categories, count):
             # A phase the submission path no longer calls times nothing: the table is out of date.
             "uncalled_phases": [label for label, *_rest in PHASES if label not in marks],
             "cpu_ms_per_request": round(cpu_ms, 3), "other_cores": other_cores,
-            "audit_lock_held_ms": round(held / count / 1e6, 3),
             "profile": profile_by_area(profile)}
 
 
@@ -730,7 +724,7 @@ def short_path(filename):
 
 # --- report ----------------------------------------------------------------------------------
 
-def build_result(args, env, best, screening, final, pgbench, statements, cpu, sessions, breakdown):
+def build_result(args, env, best, screening, final, pgbench, statements, cpu, sessions, breakdown, chainer):
     ratio = round(final["ok_per_s"] / pgbench["tps"], 3) if pgbench["tps"] else None
     f = {"benchmark": "submit", "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
          "scale": args.scale, "database": args.database, "durable": env["durability"]["durable"],
@@ -744,8 +738,7 @@ def build_result(args, env, best, screening, final, pgbench, statements, cpu, se
     cpu_ms = sum(v for k, v in cpu["per_request"].items() if k in ("gunicorn", "postgresql (apoa_bench sessions)"))
     f["bounds"] = {  # what this machine allows, from the measured costs
         "cpu_bound_req_per_s": round(env["cpus"] * 1000 / cpu_ms) if cpu_ms else None,
-        "audit_lock_bound_req_per_s": round(1000 / breakdown["audit_lock_held_ms"])
-        if breakdown["audit_lock_held_ms"] else None}
+        "audit_chainer_entries_per_s": chainer["per_s"]}
     f["met"] = {"req_per_s": f["req_per_s"] >= TARGETS["req_per_s"], "p99_ms": f["p99_ms"] <= TARGETS["p99_ms"],
                 "ratio": (ratio or 0) >= TARGETS["ratio"], "no_errors": f["errors"] == 0}
     return f | {"targets": TARGETS, "screening": screening, "same_sql": statements,
@@ -757,7 +750,7 @@ def build_result(args, env, best, screening, final, pgbench, statements, cpu, se
                 "db_sessions": sessions, "pgbench_slowest_statements": pgbench["slowest_statements"],
                 "pgbench_cpu_ms_per_transaction": pgbench["cpu_ms_per_transaction"],
                 "pgbench_few_clients": pgbench["few_clients"],
-                "breakdown": breakdown,
+                "breakdown": breakdown, "audit_chainer": chainer,
                 "rate_limits": "exempted with Flask-Limiter request_filter (all clients are 127.0.0.1);"
                                " the Redis availability check still runs", "environment": env}
 
@@ -795,11 +788,11 @@ def print_report(f):
     print(f"where the time goes (CPU ms per request during the measured run, {f['cores_busy']} of "
           f"{env['cpus']} cores busy): " + ", ".join(f"{k} {v}" for k, v in f["cpu_ms_per_request"].items()))
     print(f"bounds from these costs: {f['bounds']['cpu_bound_req_per_s']} req/s if gunicorn and its database"
-          f" sessions had all {env['cpus']} cores; {f['bounds']['audit_lock_bound_req_per_s']} req/s through the"
-          " audit lock at its in-process hold time")
+          f" sessions had all {env['cpus']} cores; the audit chainer linked {f['audit_chainer']['entries']:,} entries"
+          f" in {f['audit_chainer']['seconds']} s ({f['bounds']['audit_chainer_entries_per_s']:,} entries/s)")
     s = f["db_sessions"]
     print(f"database sessions (avg of {s['samples']} samples): {s['active_avg']} active, of which "
-          f"{s['waiting_audit_lock_avg']} waiting for the audit lock; {s['idle_in_transaction_avg']} idle in"
+          f"{s['waiting_advisory_lock_avg']} waiting for an advisory lock; {s['idle_in_transaction_avg']} idle in"
           " transaction")
     print("pgbench slowest statements (avg ms): " + "; ".join(
         f"{x['statement']} {x['ms']}" for x in f["pgbench_slowest_statements"]))
@@ -813,8 +806,7 @@ def print_report(f):
     print(f"one submission in-process (mean of {b['submissions']}, one at a time, statuses {b['statuses']}):")
     for phase in b["phases"]:
         print(f"  {'  ' * phase['depth']}{phase['phase']:<{44 - 2 * phase['depth']}} {phase['ms']:7.3f} ms")
-    print(f"  CPU of the app process per submission: {b['cpu_ms_per_request']} ms; audit lock held per submission"
-          f" (record() start to commit end): {b['audit_lock_held_ms']} ms")
+    print(f"  CPU of the app process per submission: {b['cpu_ms_per_request']} ms")
     print("  app CPU by package (cProfile tottime share): " + ", ".join(
         f"{a['area']} {a['share']:.0%}" for a in b["profile"]["areas"][:8]))
     print("  costliest functions: " + ", ".join(
@@ -842,11 +834,30 @@ def run(args, workdir):
         log(f"measuring {config_name(best)}: {args.warmup:g} s warm-up, {args.duration:g} s measured")
         final, cpu, sessions = measure_http(args, best, env_vars, workdir, points, categories, db_url, pg_pid)
         statements, pgbench = same_sql_on_pgbench(args, db_url, redis_url, points, categories, workdir, pg_pid)
+        chainer = chain_backlog(app)
         log(f"timing the phases of {args.breakdown} submissions in-process")
         breakdown = timed_breakdown(db_url, redis_url, points, categories, args.breakdown)
     finally:
         log(f"discarded {discard_jobs(redis_url, db_url)} queued jobs of {args.database}")
-    return build_result(args, env, best, screening, final, pgbench, statements, cpu, sessions, breakdown)
+    return build_result(args, env, best, screening, final, pgbench, statements, cpu, sessions, breakdown, chainer)
+
+
+def chain_backlog(app):
+    """Chain what the HTTP and pgbench runs left unchained, as the job does; entries per second."""
+    from sqlalchemy import func, select
+
+    from apoa.audit.chain import chain_pending
+    from apoa.audit.models import AuditEntry
+    from apoa.extensions import db
+
+    with app.app_context():
+        waiting = db.session.scalar(select(func.count()).where(AuditEntry.chain_pos.is_(None)))
+        log(f"chaining the {waiting} audit entries the runs left unchained")
+        start = time.perf_counter()
+        chained = chain_pending()
+        seconds = time.perf_counter() - start
+        db.session.remove()
+    return {"entries": chained, "seconds": round(seconds, 3), "per_s": round(chained / seconds) if seconds else None}
 
 
 def check_durability(args, db_url):

@@ -1,39 +1,38 @@
 """Writing and checking the hash-chained audit log.
 
-Every entry stores `prev_hash`, the hash of the entry before it (64 zeros for the first), and
-`hash`, sha256 over a canonical JSON of all its other columns: seq, at, actor_id, action, object,
-detail and prev_hash. Editing an entry breaks its own hash; deleting, inserting or reordering one
-breaks the link of the entry after it. `verify()` finds both.
+Writing and chaining are two steps. `record()` appends an entry to the caller's transaction, so
+nothing is acknowledged without its entry, and takes no lock: audited requests never wait for one
+another. The chainer (apoa/audit/chain.py, a job every minute and `flask audit chain`) then seals
+committed entries in batches, one chainer at a time: it gives each the next place in the chain
+(`chain_pos`, in the order entries became visible to it, which is commit order rather than `seq`
+order, so an entry committed late is chained late and never skipped), `prev_hash`, the hash of the
+entry before it there (64 zeros for the first), and `hash`, sha256 over a canonical JSON of its
+other columns: seq, at, actor_id, action, object, detail and prev_hash.
+
+Editing a chained entry breaks its own hash; deleting, inserting or moving one breaks the link of
+the entry after it. `verify()` walks the chain in `chain_pos` order and finds both; entries not
+chained yet are counted apart, and those waiting longer than the chainer ever should are a
+warning that it is not running.
 
 What the chain cannot show on its own: someone able to rewrite the table and recompute every hash
-after the change, or someone removing the newest entries. `flask audit verify` prints the head
-hash so that it can be written down elsewhere (a ticket, a signed mail) and compared later.
+after the change, or someone removing the newest entries (chained or not yet). `flask audit
+verify` prints the head hash so that it can be written down elsewhere (a ticket, a signed mail)
+and compared later.
 """
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import DateTime, select, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import func, select
 
 from apoa.audit.models import GENESIS_HASH, AuditEntry
 from apoa.extensions import db
 
-# pg_advisory_xact_lock key for audit writers ("APOAAUDI" in ASCII); any constant other code
-# does not use would do.
-AUDIT_LOCK_KEY = 0x41504F4141554449
-
 HASHED_COLUMNS = ("seq", "at", "actor_id", "action", "object", "detail", "prev_hash")
 
-# Everything the new entry's hash needs, from the database, in one round trip once the lock is
-# held: the next number, the clock, the head of the chain, and `detail` as JSONB will store it.
-_NEXT_ENTRY = text(
-    "SELECT nextval(pg_get_serial_sequence('audit_log', 'seq')) AS seq,"
-    " clock_timestamp() AS at,"
-    " (SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1) AS prev_hash,"
-    " CAST(:detail AS jsonb) AS detail"
-).columns(at=DateTime(timezone=True), detail=JSONB)
+# The chainer runs every minute: an entry waiting much longer means it is not running.
+STALE_AFTER = timedelta(minutes=10)
 
 
 def record(action, object=None, detail=None, actor=None):
@@ -42,25 +41,13 @@ def record(action, object=None, detail=None, actor=None):
     `object` names what was acted on ("report:42"); `detail` is a JSON-able dict that must hold no
     contact details, exact coordinates or other personal data (the log can never be cleaned).
 
-    Writers are serialised by a transaction-level advisory lock, held until the caller's
-    transaction ends: the head of the chain is read, and the new entry linked to it, by one writer
-    at a time, so the chain never forks. Record as the last step of a service and commit promptly,
-    because every other audited request waits for this one meanwhile.
-
-    The entry's number is taken from the sequence before hashing, so `seq` is covered by the hash;
-    since that happens under the lock, numbers follow the chain's order. A rolled-back transaction
-    leaves a gap in the numbers but not in the chain, so gaps are not errors. `at` comes from the
-    database clock under the same lock (one clock for all app servers, never going backwards along
-    the chain), and `detail` is normalised by PostgreSQL before hashing, so that the values hashed
-    are exactly those `verify()` reads back.
+    The entry is one INSERT in the caller's transaction, with no lock and no hash: it is chained
+    after the commit (see the module's docstring), and readable by everyone as soon as the
+    transaction commits. `at` is the database's clock at the insert (one clock for all app
+    servers). A rolled-back transaction leaves a gap in the numbers, which is not an error.
     """
-    db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
-    encoded = None if detail is None else json.dumps(detail)
-    nxt = db.session.execute(_NEXT_ENTRY, {"detail": encoded}).one()
-    fields = {"seq": nxt.seq, "at": nxt.at, "actor_id": getattr(actor, "id", None),
-              "action": action, "object": object, "detail": nxt.detail,
-              "prev_hash": nxt.prev_hash or GENESIS_HASH}
-    entry = AuditEntry(**fields, hash=entry_hash(fields))
+    entry = AuditEntry(at=func.clock_timestamp(), actor_id=getattr(actor, "id", None),
+                       action=action, object=object, detail=detail)
     db.session.add(entry)
     db.session.flush()
     return entry
@@ -81,27 +68,32 @@ def canonical_time(moment):
 
 @dataclass(frozen=True)
 class ChainCheck:
-    """The result of verify(): how many entries were found good, and the first bad one if any."""
+    """The result of verify(): how many chained entries were found good, the first bad one if any,
+    and the entries not chained yet (how many, the oldest one's time, how many waited too long)."""
 
     entries: int
     head_hash: str
     broken_seq: int | None = None
     reason: str | None = None
+    unchained: int = 0
+    oldest_unchained_at: datetime | None = None
+    stale: int = 0
 
     @property
     def intact(self):
         return self.broken_seq is None
 
 
-def verify(batch_size=1000):
-    """Walk the chain in seq order; stop at the first entry whose hash or link is wrong."""
+def verify(batch_size=1000, stale_after=STALE_AFTER):
+    """Walk the chain in chain order; stop at the first entry whose hash or link is wrong. Then
+    count the entries waiting for the chainer, and those recorded more than `stale_after` ago."""
     previous_hash, previous_seq, count = GENESIS_HASH, None, 0
-    for row in _entries_in_order(batch_size):
+    for row in _chained_in_order(batch_size):
         reason = _problem(row, previous_hash, previous_seq)
         if reason:
-            return ChainCheck(count, previous_hash, row.seq, reason)
+            return ChainCheck(count, previous_hash, row.seq, reason, *chain_backlog(stale_after))
         previous_hash, previous_seq, count = row.hash, row.seq, count + 1
-    return ChainCheck(count, previous_hash)
+    return ChainCheck(count, previous_hash, None, None, *chain_backlog(stale_after))
 
 
 def _problem(row, previous_hash, previous_seq):
@@ -114,19 +106,31 @@ def _problem(row, previous_hash, previous_seq):
     return None
 
 
-def _entries_in_order(batch_size):
-    """Every entry, oldest first, a batch at a time (keyset pages: memory stays flat)."""
-    columns = [getattr(AuditEntry, name) for name in (*HASHED_COLUMNS, "hash")]
+def _chained_in_order(batch_size):
+    """Every chained entry, first to last, a batch at a time (keyset pages: memory stays flat)."""
+    columns = [getattr(AuditEntry, name) for name in (*HASHED_COLUMNS, "hash", "chain_pos")]
     after = None
     while True:
-        query = select(*columns).order_by(AuditEntry.seq).limit(batch_size)
+        query = (select(*columns).where(AuditEntry.chain_pos.is_not(None))
+                 .order_by(AuditEntry.chain_pos).limit(batch_size))
         if after is not None:
-            query = query.where(AuditEntry.seq > after)
+            query = query.where(AuditEntry.chain_pos > after)
         rows = db.session.execute(query).all()
         if not rows:
             return
         yield from rows
-        after = rows[-1].seq
+        after = rows[-1].chain_pos
+
+
+def chain_backlog(stale_after=STALE_AFTER):
+    """(count, oldest `at`, count older than `stale_after`) of the entries not chained yet, by the
+    database's clock (the one that stamped them). Cheap: a partial index holds only these."""
+    stale_before = func.clock_timestamp() - stale_after
+    row = db.session.execute(
+        select(func.count(), func.min(AuditEntry.at),
+               func.count().filter(AuditEntry.at < stale_before))
+        .where(AuditEntry.chain_pos.is_(None))).one()
+    return tuple(row)
 
 
 def record_independently(action, object=None, detail=None, actor=None):
@@ -138,9 +142,8 @@ def record_independently(action, object=None, detail=None, actor=None):
     anyway: call this only when nothing done so far in the request is to be kept), then the entry
     is written and committed alone, on the request's own connection.
 
-    Why not a second connection: this request may already hold the audit lock (any earlier
-    `record()`), which a second connection would wait for forever; and under a flood of refused
-    requests every request would need two pooled connections at once, which can drain the pool.
+    Why not a second connection: under a flood of refused requests every request would need two
+    pooled connections at once, which can drain the pool.
     """
     db.session.rollback()
     entry = record(action, object, detail, actor=actor)

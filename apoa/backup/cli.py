@@ -10,6 +10,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from apoa.audit.chain import chain_pending
 from apoa.backup.errors import BackupError
 from apoa.backup.services import Progress, code_schema_revision, create_backup, restore_backup
 from apoa.extensions import db
@@ -58,6 +59,9 @@ def _fail(error):
 def create_command(output):
     """Dump the database and the uploads into one file encrypted with APOA_BACKUP_KEY."""
     output = output or default_output()
+    # The manifest's audit head then covers every entry committed so far, not only those the
+    # chaining job has reached.
+    chain_pending()
     try:
         manifest = create_backup(output, ClickProgress())
     except BackupError as error:
@@ -80,6 +84,9 @@ def restore_command(path):
     except BackupError as error:
         _fail(error)
     db.session.commit()
+    if restored.alembic_revision == code_schema_revision():
+        # `backup.restore` linked right onto the backup's head: verifiable before the app starts.
+        chain_pending()
     manifest = restored.manifest
     click.echo(f"restored the backup made at {manifest['created_at']} "
                f"(APOA {manifest['app_version']}, schema {manifest['alembic_revision']})")

@@ -38,7 +38,9 @@ USER_TABLES = text("""
       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
                       AND d.objid = c.oid AND d.deptype = 'e')
     ORDER BY 1, 2""")
-AUDIT_HEAD = text("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+# The last chained entry (entries not chained yet have no hash; apoa/audit/chain.py).
+AUDIT_HEAD = text("SELECT seq, hash FROM audit_log WHERE chain_pos IS NOT NULL"
+                  " ORDER BY chain_pos DESC LIMIT 1")
 ALEMBIC_REVISION = text(
     "SELECT string_agg(version_num, ',' ORDER BY version_num) FROM alembic_version")
 
@@ -130,7 +132,7 @@ def row_counts(connection):
 
 
 def audit_head(connection):
-    """{"seq", "hash"} of the newest audit entry, or None for an empty log."""
+    """{"seq", "hash"} of the last chained audit entry, or None for an empty chain."""
     row = connection.execute(AUDIT_HEAD).first()
     return {"seq": row.seq, "hash": row.hash} if row else None
 

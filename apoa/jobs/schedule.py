@@ -75,4 +75,6 @@ SCHEDULE = (
     Periodic("apoa.guests.uploads.purge_abandoned_uploads", every=timedelta(hours=1)),
     # Answers to data-subject requests (the requester's export) are kept 7 days only.
     Periodic("apoa.privacy.request_export.purge_expired_exports", every=timedelta(hours=1)),
+    # Audit entries are written unchained; this links them into the hash chain (apoa/audit).
+    Periodic("apoa.audit.chain.chain_pending", every=timedelta(minutes=1)),
 )

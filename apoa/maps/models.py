@@ -1,10 +1,13 @@
 """The map's rollup: report counts per grid cell, office, state and category, kept current by a
 trigger on report (migration 0006). It has no primary key and no ORM class: it is only ever read
-in aggregate, and written by the database itself."""
-from sqlalchemy import Column, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint
+in aggregate, and written by the database itself. Also the hotspot snapshots, and the index on
+report that the street-zoom tiles are read from (migration 0025)."""
+from sqlalchemy import (Column, Date, DateTime, ForeignKey, Index, Integer, String,
+                        UniqueConstraint, text)
 from sqlalchemy.dialects.postgresql import JSONB
 
 from apoa.extensions import db
+from apoa.reports.models import Report
 
 report_grid = db.Table(
     "report_grid",
@@ -29,3 +32,14 @@ hotspot_snapshot = db.Table(
     Column("computed_at", DateTime(timezone=True), nullable=False),
     Column("cells", JSONB, nullable=False),
 )
+
+# A tile's reports as one range, with every column its answer needs (apoa/maps/point_tiles.py
+# writes the same key expression; migration 0025 creates it). Declared here, with the map code,
+# so the schema check knows it; written as PostgreSQL gives it back, which the check compares.
+Index("ix_report_map_tile",
+      text("(floor((st_x(location) + 180::double precision) / 360::double precision"
+           " * 65536::double precision)::integer)"),
+      text("st_y(location)"),
+      postgresql_include=["location", "id", "tracking_code", "state", "office_id", "category_id",
+                          "created_at"],
+      _table=Report.__table__)

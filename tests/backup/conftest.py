@@ -25,6 +25,7 @@ from PIL import Image
 from sqlalchemy import create_engine, select, text
 
 from apoa import create_app
+from apoa.audit.chain import chain_pending
 from apoa.auth.services import create_user
 from apoa.backup import postgres
 from apoa.extensions import db
@@ -122,6 +123,7 @@ def fill(regions):
                                 submission_key=f"00000000-0000-4000-8000-00000000000{n}",
                                 photos=[photo((40 * n, 120, 200))]))
     db.session.commit()
+    chain_pending()  # as the job worker would by the time a backup is made
 
 
 @pytest.fixture(scope="session")

@@ -35,6 +35,7 @@ def test_the_table_names_every_periodic_job():
         "apoa.privacy.retention.run_retention": time(2, 30),
         "apoa.guests.uploads.purge_abandoned_uploads": timedelta(hours=1),
         "apoa.privacy.request_export.purge_expired_exports": timedelta(hours=1),
+        "apoa.audit.chain.chain_pending": timedelta(minutes=1),
     }
 
 

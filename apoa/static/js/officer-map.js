@@ -16,8 +16,16 @@
     var common = ApoaMaps.common;
     var labels = options.labels;
     var status = document.getElementById("map-status");
-    var data = L.layerGroup().addTo(map);
-    var heat = L.heatLayer([], { radius: 25, blur: 20, minOpacity: 0.3, max: 1 });
+    // What the layer box switches: the clusters (zoomed out) and the reports of the street tiles.
+    var shown = L.layerGroup().addTo(map);
+    var data = L.layerGroup().addTo(shown);
+    var tiles = options.tileUrl && options.pointsZoom !== null ? pointTiles(map, options, shown, say) : null;
+    // Answers of data.json that arrive after the map zoomed in to the tiles are dropped.
+    var asked = 0;
+    // The heat layer's script is loaded when the layer is first ticked (most views never show
+    // it, and the opening page then asks for one script less).
+    var heat = L.layerGroup();
+    var heatReady = null;
     var loadData = common.loader(options.dataUrl);
     var loadHeat = common.loader(options.dataUrl);
 
@@ -25,7 +33,7 @@
     if (options.fitBounds) { map.fitBounds(options.fitBounds, { animate: false }); }
     common.outlines(map, options.outlinesUrl);
     var overlays = {};
-    overlays[labels.clusters] = data;
+    overlays[labels.clusters] = shown;
     overlays[labels.heat] = heat;
     var guests = guestLayer(map, overlays);
     // Open on a wide screen; on a phone a button that opens on a tap, so the box never covers
@@ -40,26 +48,62 @@
     function refresh() {
       rememberView(map);
       if (guests && map.hasLayer(guests.layer)) { guests.refresh(); }
-      say(labels.loading, "loading");
-      loadData(params()).then(function (answer) {
+      var mine = ++asked;
+      if (tiles && map.getZoom() >= options.pointsZoom) {
         data.clearLayers();
-        var count = answer.kind === "points" ? drawPoints(answer) : drawCells(answer);
-        say(summary(answer, count), "loaded");
-        common.markReady();
-      }, function (error) {
-        data.clearLayers();
-        say(failure(error, labels), "failed");
-      });
+        tiles.refreshStatus();
+      } else {
+        say(labels.loading, "loading");
+        var asking = params();
+        var initial = openingAnswer(asking);
+        (initial ? Promise.resolve(initial) : loadData(asking)).then(function (answer) {
+          if (mine !== asked) { return; }
+          data.clearLayers();
+          var count = answer.kind === "points" ? drawPoints(answer) : drawCells(answer);
+          say(summary(answer, count), "loaded");
+          common.markReady();
+        }, function (error) {
+          if (mine !== asked) { return; }
+          data.clearLayers();
+          say(failure(error, labels), "failed");
+        });
+      }
       if (map.hasLayer(heat)) { refreshHeat(); }
     }
 
+    // The clusters the page came with (apoa/maps/views.py initial_data), once, when the map
+    // opened at their zoom inside their box: the first drawing needs no request.
+    function openingAnswer(asking) {
+      var initial = options.initial;
+      options.initial = null;
+      if (!initial || initial.zoom !== asking.zoom) { return null; }
+      var box = asking.bbox.split(",").map(Number);
+      var inside = box[0] >= initial.bbox[0] && box[1] >= initial.bbox[1] &&
+        box[2] <= initial.bbox[2] && box[3] <= initial.bbox[3];
+      return inside ? initial.answer : null;
+    }
+
+    function heatLayer() {
+      heatReady = heatReady || (L.heatLayer ? Promise.resolve() : common.loadScript(options.heatScript))
+        .then(function () {
+          return L.heatLayer([], { radius: 25, blur: 20, minOpacity: 0.3, max: 1 }).addTo(heat);
+        });
+      return heatReady;
+    }
+
     function refreshHeat() {
-      loadHeat(params({ layer: "heat" })).then(function (answer) {
-        var most = Math.max.apply(null, answer.cells.map(function (c) { return c.count || 1; }).concat([1]));
-        heat.setLatLngs(answer.cells.map(function (c) { return [c.lat, c.lon, (c.count || 1) / most]; }));
-      }, function (error) {
-        heat.setLatLngs([]);
-        say(failure(error, labels), "failed");
+      var asking = params({ layer: "heat" });
+      heatLayer().then(function (layer) {
+        loadHeat(asking).then(function (answer) {
+          var most = Math.max.apply(null, answer.cells.map(function (c) { return c.count || 1; }).concat([1]));
+          layer.setLatLngs(answer.cells.map(function (c) { return [c.lat, c.lon, (c.count || 1) / most]; }));
+        }, function (error) {
+          layer.setLatLngs([]);
+          say(failure(error, labels), "failed");
+        });
+      }, function () {
+        heatReady = null;
+        say(labels.failed, "failed");
       });
     }
 
@@ -81,20 +125,7 @@
     }
 
     function drawPoints(answer) {
-      var at = {};
-      answer.columns.forEach(function (name, index) { at[name] = index; });
-      answer.rows.forEach(function (row) {
-        var point = { id: row[at.id], code: row[at.code], state: row[at.state], lat: row[at.lat],
-                      lon: row[at.lon], url: answer.url + row[at.id],
-                      category: (options.categories || {})[row[at.category]],
-                      age: ageText(row[at.age_minutes], options.locale) };
-        var state = options.states[point.state] || { colour: "#111827", label: point.state };
-        var marker = L.circleMarker([point.lat, point.lon], {
-          radius: 8, color: "#ffffff", weight: 2, fillColor: state.colour, fillOpacity: 0.9
-        });
-        marker.bindPopup(popup(point, state, labels));
-        data.addLayer(marker);
-      });
+      pointMarkers(answer, options).forEach(function (marker) { data.addLayer(marker); });
       return answer.rows.length;
     }
 
@@ -108,7 +139,8 @@
       return text;
     }
 
-    // `state`: loading, loaded or failed (data-state, for styles and tests).
+    // `state`: loading, loaded or failed (data-state, for styles and tests). A function
+    // declaration: pointTiles() is handed it before this line runs.
     function say(text, state) {
       if (!status) { return; }
       status.textContent = text || "";
@@ -125,6 +157,121 @@
     window.addEventListener("online", refreshSoon);
     refresh();
   };
+
+  // The reports at street zoom, by map tile (/peta/titik/z/x/y.json, apoa/maps/point_tiles.py):
+  // Leaflet's grid asks for the tiles of the view in parallel and only for those a pan uncovers;
+  // each tile's markers leave the map with the tile. A tile loaded before is kept for the page's
+  // life and asked again with its ETag (the server answers 304 without rows when unchanged).
+  // The status line counts the reports of the loaded tiles inside the view.
+  function pointTiles(map, options, shown, say) {
+    var labels = options.labels;
+    var common = ApoaMaps.common;
+    var query = common.query(options.filters || {});
+    var held = {};      // tile address → {etag, answer}
+    var onMap = {};     // tile key → {group, answer}
+    var failedTiles = {};
+    var PointGrid = L.GridLayer.extend({
+      createTile: function (coords, done) {
+        var tile = document.createElement("div");
+        var key = this._tileCoordsToKey(coords);
+        var controller = tile.abortController = new AbortController();
+        loadTile(L.Util.template(options.tileUrl, coords), controller.signal).then(function (answer) {
+          delete failedTiles[key];
+          var group = L.layerGroup(pointMarkers(answer, options)).addTo(shown);
+          onMap[key] = { group: group, answer: answer };
+          done(null, tile);
+        }, function (error) {
+          if (error.name === "AbortError") { return; }
+          failedTiles[key] = error;
+          done(error, tile);
+        });
+        return tile;
+      }
+    });
+    var grid = new PointGrid({ minZoom: options.pointsZoom, maxZoom: 19, tileSize: 256 });
+    grid.on("tileunload", function (event) {
+      var key = grid._tileCoordsToKey(event.coords);
+      if (event.tile.abortController) { event.tile.abortController.abort(); }
+      if (onMap[key]) { shown.removeLayer(onMap[key].group); delete onMap[key]; }
+      delete failedTiles[key];
+    });
+    grid.on("loading", function () { say(labels.loading, "loading"); });
+    grid.on("load", function () { refreshStatus(); common.markReady(); });
+    grid.on("tileerror", function () { refreshStatus(); });
+    shown.addLayer(grid);
+
+    function loadTile(address, signal) {
+      var url = address + (query ? "?" + query : "");
+      var kept = held[url];
+      var headers = { "Accept": "application/json" };
+      if (kept) { headers["If-None-Match"] = kept.etag; }
+      return fetch(url, { credentials: "same-origin", headers: headers, signal: signal }).then(function (response) {
+        if (response.status === 304 && kept) { return kept.answer; }
+        return response.json().catch(function () { return {}; }).then(function (body) {
+          if (!response.ok) { throw new Error((body.error && body.error.message) || ""); }
+          var etag = response.headers.get("ETag");
+          if (etag) { held[url] = { etag: etag, answer: body }; }
+          return body;
+        });
+      }, function (error) {
+        if (error.name === "AbortError") { throw error; }
+        throw new Error("");
+      });
+    }
+
+    // Once the tiles of the view are in: how many reports it shows, or why it shows none.
+    function refreshStatus() {
+      if (map.getZoom() < options.pointsZoom) { return; }
+      var failed = Object.keys(failedTiles).map(function (key) { return failedTiles[key]; });
+      if (failed.length) { say(failure(failed[0], labels), "failed"); return; }
+      var view = map.getBounds();
+      var count = 0;
+      var truncated = false;
+      Object.keys(onMap).forEach(function (key) {
+        var entry = onMap[key];
+        truncated = truncated || entry.answer.truncated;
+        entry.group.eachLayer(function (marker) { if (view.contains(marker.getLatLng())) { count += 1; } });
+      });
+      if (truncated) { say(labels.truncated, "loaded"); return; }
+      say(count ? labels.shown.replace("%(n)s", count) : labels.none, "loaded");
+    }
+    // After a move: tiles that failed are asked for again (the others answer 304), else the count
+    // is brought up to the new view.
+    return {
+      refreshStatus: function () {
+        if (Object.keys(failedTiles).length) {
+          failedTiles = {};
+          grid.redraw();
+        } else if (!grid.isLoading()) {
+          refreshStatus();
+        }
+      }
+    };
+  }
+
+  // Markers for an answer of points (a tile's, or data.json's by bounding box): coloured by
+  // status, the popup built from the row. A tile gives the minute a report came in (its answer
+  // stays the same as time passes), data.json its age in minutes.
+  var pageOpened = Date.now();
+  function pointMarkers(answer, options) {
+    var at = {};
+    answer.columns.forEach(function (name, index) { at[name] = index; });
+    var nowMinute = options.serverMinute + Math.floor((Date.now() - pageOpened) / 60000);
+    return answer.rows.map(function (row) {
+      var minutes = at.received_minute !== undefined ? Math.max(0, nowMinute - row[at.received_minute])
+        : row[at.age_minutes];
+      var point = { id: row[at.id], code: row[at.code], state: row[at.state], lat: row[at.lat],
+                    lon: row[at.lon], url: answer.url + row[at.id],
+                    category: (options.categories || {})[row[at.category]],
+                    age: ageText(minutes, options.locale) };
+      var state = options.states[point.state] || { colour: "#111827", label: point.state };
+      var marker = L.circleMarker([point.lat, point.lon], {
+        radius: 8, color: "#ffffff", weight: 2, fillColor: state.colour, fillOpacity: 0.9
+      });
+      marker.bindPopup(popup(point, state, options.labels));
+      return marker;
+    });
+  }
 
   // The lodgings with foreign guests: a marker per lodging, its popup the name, the count and
   // the nationalities, and a link to the list of its guests. Null when the page has no layer.
