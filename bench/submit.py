@@ -408,11 +408,12 @@ def pgbench_script(points, categories):
         "SAVEPOINT sa_savepoint_1;",
         "INSERT INTO report (tracking_code, submission_key, state, outcome, action_taken, category_id, description,"
         " people_count, nationality_guess, place_kind, observed_at, location, address_text, accuracy_m, kab_id, kec_id,"
-        " office_id, channel, reporter_id, contact, consent, duplicate_of_id, assignee_id, due_at, created_at)"
+        " office_id, channel, reporter_id, contact, consent, duplicate_of_id, assignee_id, due_at, created_at,"
+        " anonymised_at)"
         f" VALUES (upper(substr(md5(':r2 :r1 :client_id'), 1, 14)), {key}, 'new', NULL, NULL, :category,"
         f" '{DESCRIPTION}', 2, NULL, 'residence', now() - interval '1 hour',"
         f" ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), NULL, 25.0, :kab_id, {kec}, {office}, 'web', NULL, NULL,"
-        " true, NULL, NULL, now() + interval '1 day', now()) RETURNING report.id, report.updated_at \\gset",
+        " true, NULL, NULL, now() + interval '1 day', now(), NULL) RETURNING report.id, report.updated_at \\gset",
         "RELEASE SAVEPOINT sa_savepoint_1;",
         "INSERT INTO report_event (report_id, actor_id, action, from_state, to_state, note)"
         " VALUES (:id, NULL, 'submit', NULL, 'new', NULL)"

@@ -4,6 +4,8 @@ still streamed, no compression where BREACH could read a secret, and cache heade
 import csv
 import gzip
 import io
+import os
+import time
 import zlib
 from pathlib import Path
 
@@ -12,7 +14,10 @@ import pytest
 from flask import Response, jsonify
 
 from apoa import create_app
+from apoa.core import compression
+from apoa.core.caching import ONE_WEEK
 from apoa.extensions import limiter
+from apoa.maps import assets
 from apoa.reports.tracking import display
 from tests.conftest import app_environ
 from tests.factories import World
@@ -112,6 +117,68 @@ def test_a_compressed_file_still_revalidates_with_304(client):
     assert etag.startswith('W/"')  # compressed bytes: the validator is weak
     again = fetch(client, "/assets/vendor/leaflet/leaflet.css", headers={**GZIP, "If-None-Match": etag})
     assert again.status_code == 304 and again.data == b""
+
+
+# --- public files compressed once, ahead of time -------------------------------------------------
+
+LEAFLET = ROOT / "node_modules/leaflet/dist/leaflet.js"
+BROWSER = {"Accept-Encoding": "gzip, deflate, br", "Sec-Fetch-Site": "same-origin"}
+
+
+def test_a_precompressed_file_is_served_without_compressing_again(other_app):
+    app = other_app()
+    cache = app.extensions["apoa_compression"]
+    assert compression.precompress(cache, [LEAFLET]) == 2  # brotli and gzip
+    for coding in ("br", "gzip"):
+        answer = fetch(app.test_client(), "/assets/vendor/leaflet/leaflet.js",
+                       headers={**BROWSER, "Accept-Encoding": coding})
+        assert answer.headers["Content-Encoding"] == coding
+        assert body_of(answer) == LEAFLET.read_bytes()  # the same bytes once decoded
+        assert int(answer.headers["Content-Length"]) == len(answer.data) < LEAFLET.stat().st_size / 3
+        assert answer.headers["ETag"].startswith('W/"') and "Accept-Encoding" in answer.headers["Vary"]
+        assert answer.cache_control.public and answer.cache_control.max_age == ONE_WEEK
+    assert cache.made == 2  # the answers used what was made ahead
+
+
+def test_a_file_is_compressed_once_for_every_worker_and_restart(other_app):
+    """Two apps on one instance folder stand for two workers (or the app before and after a
+    restart): the second finds the first one's work on disk."""
+    first, second = other_app(), other_app()
+    answers = [fetch(app.test_client(), "/assets/vendor/leaflet/leaflet.js", headers=BROWSER)
+               for app in (first, second, first)]
+    assert [body_of(answer) for answer in answers] == [LEAFLET.read_bytes()] * 3
+    assert answers[0].data == answers[1].data
+    assert first.extensions["apoa_compression"].made == 1
+    assert second.extensions["apoa_compression"].made == 0
+
+
+def test_precompressing_again_finds_everything_done(other_app):
+    app = other_app()
+    paths = assets.files_to_precompress(app)
+    assert LEAFLET in paths and ROOT / "apoa/static/js/officer-map.js" in paths
+    assert not any(path.suffix in (".png", ".map") for path in paths)
+    cache = app.extensions["apoa_compression"]
+    map_files = paths[:len(assets.MAP_FILES)]
+    assert compression.precompress(cache, map_files) > 0
+    assert compression.precompress(other_app().extensions["apoa_compression"], map_files) == 0
+
+
+def test_files_an_upgrade_left_unused_for_a_month_are_removed(tmp_path):
+    cache = compression.CompressedCache(2**20, tmp_path)
+    cache.get_or_make("old.br", lambda: b"x")
+    cache.get_or_make("recent.br", lambda: b"y")
+    month_ago = time.time() - compression.STALE_AFTER_S - 60
+    os.utime(tmp_path / "old.br", (month_ago, month_ago))
+    assert cache.prune() == 1
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["recent.br"]
+
+
+def test_an_unwritable_folder_costs_only_the_disk_copy(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    cache = compression.CompressedCache(2**20, blocked / "compressed")
+    assert cache.get_or_make("a.br", lambda: b"made") == b"made"
+    assert cache.get_or_make("a.br", lambda: b"again") == b"made"  # still kept in memory
 
 
 # --- BREACH: no compression of a session's page that another site asked for ------------------------

@@ -14,11 +14,25 @@ session, nothing to steal). A request another site caused, with the victim's coo
 uncompressed: that is the one the attack needs. Public answers (files, outlines) hold no secret.
 
 Streamed answers (the CSV export) stay streamed: each chunk is compressed and flushed as it goes.
+
+Public files are compressed hard (brotli 11 takes about a second for Leaflet), so each is compressed
+once per content: kept in the worker's memory and on disk under the instance folder
+(`compressed/`, named by a hash of the bytes), where every worker and every restart finds it. The
+map's files are compressed at start-up, in the background (apoa/maps/assets.py), so that not even
+the first visitor after a deploy waits for it.
 """
+import fcntl
 import gzip
+import hashlib
+import logging
+import os
+import tempfile
 import threading
+import time
 import zlib
 from collections import OrderedDict
+from contextlib import contextmanager
+from pathlib import Path
 
 import brotli
 from flask import request
@@ -43,10 +57,15 @@ STREAMED = {"br": 1, "gzip": 1}
 OWN_REQUEST = {"same-origin", "none"}
 CACHE_BYTES = 16 * 2**20
 NOT_COMPRESSED_STATUSES = {204, 206, 304}
+# Under the instance folder. Old versions' files are removed after a month unused (see prune()).
+CACHE_FOLDER = "compressed"
+STALE_AFTER_S = 30 * 24 * 3600
+
+log = logging.getLogger("apoa.compression")
 
 
 def init_app(app):
-    cache = CompressedCache(CACHE_BYTES)
+    cache = CompressedCache(CACHE_BYTES, Path(app.instance_path) / CACHE_FOLDER)
     app.extensions["apoa_compression"] = cache
 
     def compress_response(response):
@@ -109,8 +128,58 @@ def compressed_body(response, body, coding, cache):
     """Public answers with an ETag are the same for everyone: compressed once and kept."""
     etag, _weak = response.get_etag()
     if response.cache_control.public and etag:
-        return cache.get_or_make((etag, coding), lambda: encode(body, coding, ONCE[coding]))
+        return compressed_once(body, coding, cache)
     return encode(body, coding, DYNAMIC[coding])
+
+
+def compressed_once(body, coding, cache):
+    """`body` compressed hard, from the cache when any worker did it before."""
+    return cache.get_or_make(cache_key(body, coding), lambda: encode(body, coding, ONCE[coding]))
+
+
+def cache_key(body, coding):
+    """Named by the content (not the ETag, which a file's mtime makes): an upgrade that changes a
+    file makes a new entry, one that does not finds the old one."""
+    return f"{hashlib.sha256(body).hexdigest()}.{ONCE[coding]}.{coding}"
+
+
+def precompress(cache, paths):
+    """Compress each file in `paths` in both codings into `cache` (ahead of the first request that
+    needs it); returns how many were compressed here. Workers starting together take turns (a lock
+    file), so the second finds the first one's work on disk instead of repeating it."""
+    made_before = cache.made
+    with warm_up_turn(cache.folder):
+        cache.prune()
+        for path in paths:
+            try:
+                body = Path(path).read_bytes()
+            except OSError:
+                continue
+            if len(body) < MIN_BYTES:
+                continue
+            for coding in ONCE:
+                compressed_once(body, coding, cache)
+    return cache.made - made_before
+
+
+@contextmanager
+def warm_up_turn(folder):
+    """An exclusive lock on `<folder>/.lock` while inside (nothing without a folder)."""
+    if folder is None:
+        yield
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = open(folder / ".lock", "w")  # noqa: SIM115 - closed below, which releases the lock
+    except OSError as error:
+        log.warning("compressing without the lock: %s", error)
+        yield
+        return
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+    finally:
+        lock.close()
 
 
 def encode(body, coding, level):
@@ -165,11 +234,14 @@ class StreamEncoder:
 
 
 class CompressedCache:
-    """Compressed public files by (ETag, coding), the least recently used dropped past a size.
-    Shared by a worker's threads, hence the lock."""
+    """Compressed public files by key: in memory (the least recently used dropped past a size,
+    shared by a worker's threads, hence the lock), and, given a folder, on disk for the other
+    workers and the next start."""
 
-    def __init__(self, max_bytes):
+    def __init__(self, max_bytes, folder=None):
         self.max_bytes, self.size = max_bytes, 0
+        self.folder = folder
+        self.made = 0  # compressed here rather than found: what the tests count
         self._items = OrderedDict()
         self._lock = threading.Lock()
 
@@ -178,13 +250,63 @@ class CompressedCache:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        value = make()  # outside the lock: another thread need not wait for this one
+        value = self._read(key)
+        if value is None:
+            value = make()  # outside the lock: another thread need not wait for this one
+            self.made += 1
+            self._write(key, value)
         with self._lock:
             if key not in self._items:
                 self._items[key] = value
                 self.size += len(value)
                 self._evict()
         return value
+
+    def holds(self, key):
+        """Whether `key` is ready without compressing (in memory or on disk)."""
+        with self._lock:
+            if key in self._items:
+                return True
+        return self.folder is not None and (self.folder / key).is_file()
+
+    def _read(self, key):
+        if self.folder is None:
+            return None
+        try:
+            return (self.folder / key).read_bytes()
+        except OSError:
+            return None
+
+    def _write(self, key, value):
+        """Written whole under a temporary name, then renamed: a reader sees all of it or none."""
+        if self.folder is None:
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=".part-")
+            with os.fdopen(fd, "wb") as file:
+                file.write(value)
+            os.replace(temporary, self.folder / key)
+        except OSError as error:  # a read-only or full disk: the worker keeps its memory copy
+            log.warning("cannot keep a compressed file on disk: %s", error)
+
+    def prune(self, max_age_s=STALE_AFTER_S, now=None):
+        """Remove files on disk not used for `max_age_s` (what an upgrade left behind); returns
+        how many. Their last use is their access time where the disk keeps one, else their
+        creation."""
+        if self.folder is None or not self.folder.is_dir():
+            return 0
+        limit = (now if now is not None else time.time()) - max_age_s
+        removed = 0
+        for path in self.folder.iterdir():
+            try:
+                stat = path.stat()
+                if max(stat.st_atime, stat.st_mtime) < limit:
+                    path.unlink()
+                    removed += 1
+            except OSError:
+                continue
+        return removed
 
     def _evict(self):
         while self.size > self.max_bytes and self._items:
