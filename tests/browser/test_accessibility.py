@@ -32,6 +32,7 @@ from apoa.extensions import db, limiter
 from apoa.feedback.services import open_case
 from apoa.guests.services import GuestData, check_in, register_organisation, verify_organisation
 from apoa.partners.services import OperationPlan, add_member, create_agency, forward_report, plan_operation
+from apoa.periods import local_today
 from apoa.regions.models import Office
 from apoa.reports.models import Category
 from apoa.reports.services import NewReport, submit_report
@@ -193,7 +194,7 @@ def partner_team(world, supervisor, made):
     world.people["partner"] = Person(id=added.user.id, email=added.user.email, name=added.user.name,
                                      secret=secret, password=added.first_password)
     forwarded = forward_report(made, office, supervisor)
-    plan = OperationPlan(title="Operasi gabungan Karawang", planned_on=datetime.now(timezone.utc).date(),
+    plan = OperationPlan(title="Operasi gabungan Karawang", planned_on=local_today(),
                          kecamatan_id=None, agency_ids=(agency.id,), forwarded_ids=(forwarded.id,))
     world.forwarded_id, world.operation_id = forwarded.id, plan_operation(office, supervisor, plan).id
 
