@@ -242,7 +242,8 @@ def measure_officer_page(args, server, client, chromium):
     log(f"drawing {args.map_path} in Chromium ({args.browser_runs} cold loads)")
     result = browser.median_of_runs(chromium, url, browser.OFFICER_MAP_READY, web.VIEWPORT, args.browser_runs,
                                     cookies=client.cookies, timeout_s=60, log=log,
-                                    screenshot=OUT / "maps-officer-page.png")
+                                    screenshot=OUT / "maps-officer-page.png",
+                                    drawn_mark=browser.OFFICER_MAP_DRAWN_MARK)
     return {**result, "html_bytes": html_bytes, "html_p50_ms": html_ms}
 
 
@@ -290,8 +291,9 @@ def build_result(args, env, dataset, figures, floor, load, page, baseline, attem
     biggest = max(f["bytes"] for f in figures.values())
     ours_bytes = (page.get("html_bytes") or 0) + biggest if page and "error" not in page else None
     size_ratio = round(baseline["html_bytes"] / ours_bytes, 1) if baseline and ours_bytes else None
-    draw_ratio = (round(baseline["draw_ms"] / page["draw_ms"], 1)
-                  if baseline and page and "draw_ms" in page else None)
+    # Both as Playwright noticed them: the baseline has no mark of its own inside the page.
+    draw_ratio = (round(baseline["draw_ms"] / page["noticed_ms"], 1)
+                  if baseline and page and "noticed_ms" in page else None)
     # For information: everything each page received (scripts, styles, outlines, data included).
     transfer_ratio = (round(baseline["bytes"] / page["bytes"], 1)
                       if baseline and page and "bytes" in page else None)
@@ -348,7 +350,8 @@ def print_report(f):
           f" {met['view_bytes']}")
     tile_bench.print_tiles(f["street_tiles"], f["views"], TARGETS["street_p95_ms"])
     page, base = f["officer_page"] or {}, f["baseline"]
-    ours = (f"{page['draw_ms']:.0f} ms (median of {len(page['draw_ms_runs'])}), {page['bytes']:,} bytes received,"
+    ours = (f"{page['draw_ms']:.0f} ms (median of {len(page['draw_ms_runs'])}; by the page's mark, "
+            f"{page['noticed_ms']:.0f} ms as Playwright noticed it), {page['bytes']:,} bytes received,"
             f" page HTML {page['html_bytes']:,} bytes (served in {page['html_p50_ms']} ms, p50)"
             if "draw_ms" in page else page.get("error", "not measured"))
     print(f"{'/peta drawn in Chromium':<32} {ours} (target <= {TARGETS['peta_draw_ms']} ms: {met['peta_draw_ms']})")
