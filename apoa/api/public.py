@@ -229,7 +229,9 @@ def json_digest(body):
 def form_digest(uploads):
     """The digest of a form's fields and its files' contents, whatever their order of parts."""
     digest = hashlib.sha256()
-    for name, value in sorted(request.form.items(multi=True)):
+    # A multipart part may come without a name (None): sorted as text, never compared to str.
+    fields = sorted(request.form.items(multi=True), key=lambda item: tuple(map(str, item)))
+    for name, value in fields:
         digest.update(json.dumps([name, value]).encode())
     for upload in uploads:
         digest.update(hashlib.sha256(upload.read()).hexdigest().encode())

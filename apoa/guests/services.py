@@ -23,7 +23,8 @@ from datetime import date, datetime, timedelta, timezone
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import DateTime, String, column, func, select, text
+from sqlalchemy.dialects import postgresql
 
 from apoa.audit.services import record
 from apoa.auth.models import Role
@@ -35,7 +36,8 @@ from apoa.guests.models import (LodgingKind, Organisation, OrganisationKind, Org
                                 OrganisationState, PermitKind, Sex, Stay, StayChange, StayState)
 from apoa.guests.passports import (PERSONAL_FIELDS, Personal, decrypt_personal, encrypt_personal,
                                    normalise_passport, passport_hash, seal)
-from apoa.guests.sttpoa import new_numbers
+from apoa.guests import sttpoa
+from apoa.guests.sttpoa import JAKARTA
 from apoa.regions.lookup import locate
 
 log = logging.getLogger("apoa.guests")
@@ -202,41 +204,118 @@ def add_member(organisation, user, actor):
 def check_in(organisation, actor, guests, now):
     """Check in one guest or a group; returns their stays, each with its STTPOA number. Guests
     of one call share a group id. Every problem of every guest is reported at once
-    (GuestProblems), and then nothing is stored."""
+    (GuestProblems), and then nothing is stored.
+
+    Valid guests are stored by one statement (CHECK_IN_SQL): the check for the same guests
+    already checked in at the same times, the receipt numbers, the stays and the audit entry. The
+    membership check before it is its own statement; a refused group asks for the duplicates
+    separately, to report every problem at once."""
     _require_member(actor, organisation)
     if not organisation.is_verified:
         raise NotVerified()
     if not guests:
         raise UserValueError(_("Add at least one guest."))
     problems = [p for index, guest in enumerate(guests) for p in guest_problems(guest, now, index)]
-    problems += _duplicates(organisation, guests)
-    if problems:
+    keys = [(passport_hash(g.personal.passport_number), g.checked_in_at) for g in guests]
+    if problems or len(set(keys)) < len(keys):
+        problems += _duplicates(organisation, guests)
         raise GuestProblems(problems)
-    numbers = new_numbers(organisation.office, now, len(guests))
-    group_id = uuid.uuid4() if len(guests) > 1 else None
-    stays = [_new_stay(organisation, actor, guest, number, group_id, now)
-             for guest, number in zip(guests, numbers)]
-    db.session.add_all(stays)
-    db.session.flush()
-    record("guest.check_in", f"organisation:{organisation.id}",
-           {"stays": [stay.id for stay in stays], "late": sum(stay.late for stay in stays)},
-           actor=actor)
+    rows = db.session.execute(_CHECK_IN_STATEMENT, _check_in_parameters(
+        organisation, actor, guests, keys, now)).all()
+    taken = {(row.dup_hash, row.dup_at) for row in rows if row.Stay is None}
+    if taken:
+        raise GuestProblems([Problem(index, "passport_number",
+                                     _("This guest is already checked in at this time."))
+                             for index, key in enumerate(keys) if key in taken])
+    by_number = {row.Stay.sttpoa_no: row.Stay for row in rows}
+    stays = sorted(by_number.values(), key=lambda stay: stay.id)
     log.info("organisation %s checked in %s guests", organisation.id, len(stays))
     return stays
 
 
-def _new_stay(organisation, actor, guest, number, group_id, now):
-    personal = guest.personal
-    return Stay(
-        organisation_id=organisation.id, office_id=organisation.office_id,
-        kab_id=organisation.kab_id, sttpoa_no=number, group_id=group_id,
-        personal=encrypt_personal(personal), passport_hash=passport_hash(personal.passport_number),
-        nationality=nationality_code(guest.nationality), passport_expiry=guest.passport_expiry,
-        permit_kind=guest.permit_kind, permit_expiry=guest.permit_expiry,
-        arrived_in_indonesia=guest.arrived_in_indonesia, checked_in_at=guest.checked_in_at,
-        planned_check_out=guest.planned_check_out, room=(guest.room or "").strip() or None,
-        reported_at=now, late=is_late(guest.checked_in_at, now), state=StayState.present.value,
-        created_by_id=actor.id)
+def _check_in_parameters(organisation, actor, guests, keys, now):
+    year = now.astimezone(JAKARTA).year
+    return {
+        "org": organisation.id, "office_id": organisation.office_id, "kab_id": organisation.kab_id,
+        "prefix": sttpoa.prefix_of(organisation.office), "year": year, "count": len(guests),
+        "group_id": str(uuid.uuid4()) if len(guests) > 1 else None,
+        "reported_at": now, "actor": actor.id,
+        "personals": [encrypt_personal(g.personal) for g in guests],
+        "hashes": [key[0] for key in keys],
+        "nationalities": [nationality_code(g.nationality) for g in guests],
+        "passport_expiries": [g.passport_expiry for g in guests],
+        "permit_kinds": [g.permit_kind for g in guests],
+        "permit_expiries": [g.permit_expiry for g in guests],
+        "arrivals": [g.arrived_in_indonesia for g in guests],
+        "checked_ins": [g.checked_in_at for g in guests],
+        "planned": [g.planned_check_out for g in guests],
+        "rooms": [(g.room or "").strip() or None for g in guests],
+        "lates": [is_late(g.checked_in_at, now) for g in guests],
+        "checks": [sttpoa.check_part() for _guest in guests],
+    }
+
+
+_STAY_NAMES = ", ".join(c.name for c in Stay.__table__.columns)
+_NO_STAY = ", ".join(f"NULL::{c.type.compile(dialect=postgresql.dialect())}"
+                     for c in Stay.__table__.columns)
+# `g`: the guests in order. `dup`: the same guests already checked in at the same times (then
+# nothing else happens). `pfx`/`num`: the office's receipt prefix (sttpoa.prefix_of) and the
+# numbers reserved as sttpoa.new_numbers does. `ins`: the stays, numbered in the guests' order.
+# `aud`: what record("guest.check_in", ...) writes. Constants come from the code's enums.
+CHECK_IN_SQL = f"""
+WITH g AS (
+  SELECT * FROM unnest(CAST(:personals AS bytea[]), CAST(:hashes AS text[]),
+                       CAST(:nationalities AS text[]), CAST(:passport_expiries AS date[]),
+                       CAST(:permit_kinds AS text[]), CAST(:permit_expiries AS date[]),
+                       CAST(:arrivals AS date[]), CAST(:checked_ins AS timestamptz[]),
+                       CAST(:planned AS date[]), CAST(:rooms AS text[]),
+                       CAST(:lates AS boolean[]), CAST(:checks AS text[]))
+  WITH ORDINALITY AS g(personal, passport_hash, nationality, passport_expiry, permit_kind,
+                       permit_expiry, arrived_in_indonesia, checked_in_at, planned_check_out,
+                       room, late, check_part, i)
+),
+dup AS (
+  SELECT s.passport_hash, s.checked_in_at FROM stay s
+  JOIN g ON s.passport_hash = g.passport_hash AND s.checked_in_at = g.checked_in_at
+  WHERE s.organisation_id = :org AND s.state <> '{StayState.cancelled.value}'
+),
+pfx AS (SELECT CAST(:prefix AS text) AS prefix),
+num AS (
+  INSERT INTO sttpoa_counter (prefix, year, last_number)
+  SELECT pfx.prefix, :year, :count FROM pfx WHERE NOT EXISTS (SELECT FROM dup)
+  ON CONFLICT (prefix, year)
+  DO UPDATE SET last_number = sttpoa_counter.last_number + EXCLUDED.last_number
+  RETURNING last_number
+),
+ins AS (
+  INSERT INTO stay (organisation_id, office_id, kab_id, sttpoa_no, group_id, personal,
+                    passport_hash, nationality, passport_expiry, permit_kind, permit_expiry,
+                    arrived_in_indonesia, checked_in_at, planned_check_out, room, reported_at,
+                    late, state, created_by_id)
+  SELECT :org, :office_id, :kab_id,
+         'STTPOA-' || pfx.prefix || '-' || CAST(:year AS text) || '-'
+           || lpad(n.v::text, greatest(7, length(n.v::text)), '0') || '-' || g.check_part,
+         CAST(:group_id AS uuid), g.personal, g.passport_hash, g.nationality, g.passport_expiry,
+         g.permit_kind, g.permit_expiry, g.arrived_in_indonesia, g.checked_in_at,
+         g.planned_check_out, g.room, :reported_at, g.late, '{StayState.present.value}', :actor
+  FROM num, pfx, g, LATERAL (SELECT num.last_number - :count + g.i) AS n(v)
+  ORDER BY g.i
+  RETURNING {_STAY_NAMES}
+),
+aud AS (
+  INSERT INTO audit_log (at, actor_id, action, object, detail)
+  SELECT clock_timestamp(), :actor, 'guest.check_in', 'organisation:' || CAST(:org AS text),
+         jsonb_build_object('stays', jsonb_agg(id ORDER BY id),
+                            'late', count(*) FILTER (WHERE late))
+  FROM ins HAVING count(*) > 0
+)
+SELECT {_STAY_NAMES}, NULL::text AS dup_hash, NULL::timestamptz AS dup_at FROM ins
+UNION ALL
+SELECT {_NO_STAY}, dup.passport_hash, dup.checked_in_at FROM dup
+"""
+_CHECK_IN_STATEMENT = select(Stay, column("dup_hash", String), column("dup_at")).from_statement(
+    text(CHECK_IN_SQL).columns(*Stay.__table__.columns, column("dup_hash", String),
+                               column("dup_at", DateTime(timezone=True))))
 
 
 def is_late(checked_in_at, reported_at):

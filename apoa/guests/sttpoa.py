@@ -37,7 +37,7 @@ _RESERVE = text(
 
 def new_numbers(office, moment, count=1):
     """`count` fresh receipt numbers for an organisation of `office` (None: no office)."""
-    prefix = _prefix(office)
+    prefix = prefix_of(office)
     year = moment.astimezone(JAKARTA).year
     last = db.session.execute(_RESERVE, {"prefix": prefix, "year": year, "count": count}).scalar()
     return [_format(prefix, year, number) for number in range(last - count + 1, last + 1)]
@@ -52,13 +52,18 @@ def normalise_number(typed):
     return candidate if _SHAPE.match(candidate) else None
 
 
-def _prefix(office):
+def prefix_of(office):
+    """The receipt numbers' part naming the office (PUSAT without one)."""
     code = office.code.upper() if office is not None else NO_OFFICE_PREFIX
     return re.sub(r"[^A-Z0-9-]", "-", code)
 
 
 def _format(prefix, year, number):
+    return f"STTPOA-{prefix}-{year}-{number:07d}-{check_part()}"
+
+
+def check_part():
+    """The number's random end, which makes numbers unguessable."""
     # One draw of 30 random bits, five per character (32 letters), instead of six choices.
     bits = secrets.randbits(5 * CHECK_LENGTH)
-    check = "".join(CHECK_ALPHABET[(bits >> (5 * k)) & 31] for k in range(CHECK_LENGTH))
-    return f"STTPOA-{prefix}-{year}-{number:07d}-{check}"
+    return "".join(CHECK_ALPHABET[(bits >> (5 * k)) & 31] for k in range(CHECK_LENGTH))

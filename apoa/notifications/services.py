@@ -1,11 +1,13 @@
 """Who is told what: the notifications a report's history and its due times cause.
 
-`notify(report, event)` runs inside the service that appended `event` (submit_report,
-workflow.apply), so the notifications commit or roll back with the change itself; the mail job is
-queued for after that commit. `notify_due(now)` is the periodic scan for reports due soon or
-overdue. Who may act is always asked of apoa/auth/permissions.py, never decided here; and only
-staff of the report's own office are told (a Kanwil supervisor may approve too, but is not
-pinged for every report of every Kantor below). The one who caused an event is not told of it.
+`notify(report, event)` runs inside the service that appended `event` (workflow.apply; a
+submission's are written by submit_report's one statement, apoa/reports/services.py, which asks
+ON_EVENT["submit"] and must stay in step with `screeners`), so the notifications commit or roll
+back with the change itself; the mail job is queued for after that commit. `notify_due(now)` is the
+periodic scan for reports due soon or overdue. Who may act is always asked of
+apoa/auth/permissions.py, never decided here; and only staff of the report's own office are told (a
+Kanwil supervisor may approve too, but is not pinged for every report of every Kantor below). The
+one who caused an event is not told of it.
 
 Services flush and never commit.
 """

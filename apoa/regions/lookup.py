@@ -18,12 +18,14 @@ from sqlalchemy.types import Float
 
 from apoa.extensions import db
 
-# $1 = longitude, $2 = latitude. The kecamatan piece if any, else (data gaps) the kabupaten piece;
-# Append runs its branches in order and LIMIT stops after the first row.
-_POINT_SQL = """
-WITH pt AS (SELECT ST_SetSRID(ST_MakePoint($1, $2), 4326) AS g)
+# The point is the one row of a relation `pt` (its column `g`). The kecamatan piece if any, else
+# (data gaps) the kabupaten piece; Append runs its branches in order and LIMIT stops after the
+# first row. No row at all outside every region. Other statements (the report submission's,
+# apoa/reports/services.py) embed this very text after their own `pt`, so that they find exactly
+# what `locate` finds.
+POINT_LOOKUP_SQL = """
 SELECT hit.kec_id, hit.kab_id,
-       (SELECT o.office_id FROM office_region o WHERE o.region_id = hit.kab_id)
+       (SELECT o.office_id FROM office_region o WHERE o.region_id = hit.kab_id) AS office_id
 FROM (
   (SELECT p.region_id AS kec_id, p.kab_id FROM region_part p, pt
    WHERE p.level = 'kecamatan' AND ST_Intersects(p.geom, pt.g) ORDER BY p.kode LIMIT 1)
@@ -33,6 +35,8 @@ FROM (
   LIMIT 1
 ) hit
 """
+# $1 = longitude, $2 = latitude.
+_POINT_SQL = "WITH pt AS (SELECT ST_SetSRID(ST_MakePoint($1, $2), 4326) AS g)" + POINT_LOOKUP_SQL
 _PREPARE_SQL = "PREPARE apoa_locate_point(float8, float8) AS " + _POINT_SQL
 _EXECUTE_SQL = "EXECUTE apoa_locate_point(%s, %s)"
 _PREPARED_FLAG = "apoa_locate_prepared"

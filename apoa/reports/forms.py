@@ -4,6 +4,8 @@ Forms turn input into clean values once: a validated point, an aware datetime, s
 services receive only those. Photos chosen once stay with the form across its errors (KeepsPhotos,
 apoa/reports/pending.py).
 """
+import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
@@ -11,6 +13,8 @@ from babel import Locale
 from flask import current_app
 from flask_babel import get_locale, lazy_gettext as _l
 from markupsafe import Markup
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 from wtforms import (BooleanField, DateTimeLocalField, EmailField, Field, FileField, HiddenField,
                      IntegerField, MultipleFileField, RadioField, SelectChoice, SelectField,
@@ -19,8 +23,10 @@ from wtforms.validators import (DataRequired, Email, InputRequired, Length, Numb
                                 ValidationError)
 from wtforms.widgets import html_params
 
+from apoa.extensions import db
 from apoa.forms import BaseForm, without_controls
 from apoa.reports import pending
+from apoa.reports.models import Category
 from apoa.reports.photos import PhotoError, sanitize_image
 from apoa.reports.states import PlaceKind
 
@@ -32,6 +38,61 @@ CLOCK_SKEW = timedelta(minutes=10)
 DEFAULT_UTC_OFFSET_MINUTES = 7 * 60
 # Not foreign: Indonesia itself, and codes that name no country.
 NOT_COUNTRIES = {"ID", "EU", "EZ", "UN", "ZZ", "QO", "XA", "XB"}
+
+
+# The form's category list is read at most this often per process (an admin's change reaches
+# the other app processes within this time; this process's own changes at once).
+CATEGORY_TTL_S = 30.0
+_CATEGORIES_CHANGED = "apoa_categories_changed"
+# {database URI: (read again after this monotonic time, rows)}: apps on other databases (tests,
+# benchmarks) never share a list.
+_category_cache = {}
+
+
+@dataclass(frozen=True)
+class CategoryChoice:
+    """An active category as the form offers it: a plain row, shared by all requests."""
+
+    id: int
+    code: str
+    name_id: str
+    name_en: str
+
+    def name_for(self, locale):
+        return self.name_en if str(locale) == "en" else self.name_id
+
+
+def category_choices():
+    """The active categories in their order, from a per-process cache of CATEGORY_TTL_S."""
+    now = time.monotonic()
+    database = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    until, rows = _category_cache.get(database, (0.0, ()))
+    if now >= until:
+        rows = tuple(CategoryChoice(*row) for row in db.session.execute(
+            select(Category.id, Category.code, Category.name_id, Category.name_en)
+            .where(Category.active).order_by(Category.position)))
+        _category_cache[database] = (now + CATEGORY_TTL_S, rows)
+    return rows
+
+
+def forget_categories():
+    _category_cache.clear()
+
+
+@event.listens_for(Session, "after_flush")
+def _categories_flushed(session, _context):
+    if any(isinstance(o, Category) for o in (*session.new, *session.dirty, *session.deleted)):
+        session.info[_CATEGORIES_CHANGED] = True
+        forget_categories()
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _categories_settled(session, transaction):
+    # Committed or rolled back: read again, whichever it was.
+    if session.info.get(_CATEGORIES_CHANGED):
+        forget_categories()
+        if transaction.parent is None:
+            session.info.pop(_CATEGORIES_CHANGED, None)
 
 
 def country_choices():

@@ -17,9 +17,8 @@ from apoa.errors import UserValueError
 from apoa.reports.contact import Contact
 from wtforms import MultipleFileField
 
-from apoa.reports.forms import (MAX_PHOTOS, FollowUpForm, ReportForm, is_upload,
+from apoa.reports.forms import (MAX_PHOTOS, FollowUpForm, ReportForm, category_choices, is_upload,
                                 sanitise_uploads)
-from apoa.reports.queries import active_categories
 from apoa.reports.services import NewReport
 
 # ReportForm's observed_at takes a local time without zone; an aware time is written this way.
@@ -77,7 +76,7 @@ def report_from_fields(fields, photos=(), submission_key=None, channel="api"):
     formdata = _as_formdata(fields)
     for photo in photos:
         formdata.add("photos", photo)
-    form = UploadedReportForm(active_categories(), formdata=formdata, meta={"csrf": False})
+    form = UploadedReportForm(category_choices(), formdata=formdata, meta={"csrf": False})
     form.submission_key.data = str(submission_key or uuid.uuid4())
     if not form.validate():
         raise FieldErrors(translated_errors(form))

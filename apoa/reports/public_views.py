@@ -17,6 +17,7 @@ from flask import (Blueprint, abort, flash, make_response, redirect, render_temp
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
+from werkzeug.exceptions import HTTPException
 
 from apoa.errors import Conflict
 from apoa.feedback.forms import RatingForm
@@ -26,12 +27,12 @@ from apoa.reports.abuse import (CODE_MISS_BUDGETS, CODE_MISSES_PER_REQUESTER, FO
                                 REPORT_BUDGETS, REPORTS_PER_REQUESTER, filled_too_fast,
                                 give_device_cookie, new_form_stamp, rate_limit_store_available,
                                 refuse_or_spend, refuse_when_exhausted, spend)
-from apoa.reports.forms import FollowUpForm, ReportForm, StatusLookupForm
+from apoa.reports.forms import FollowUpForm, ReportForm, StatusLookupForm, category_choices
 from apoa.reports.intake import report_from_form
 from apoa.reports.pending import discard_once_sent
-from apoa.reports.queries import active_categories
 from apoa.reports.services import (OutsideIndonesia, add_follow_up, find_by_code,
-                                   find_by_submission_key, public_status, reports_of, submit_report)
+                                   find_by_submission_key, public_status, reports_of, submit_report,
+                                   submitted_now)
 from apoa.reports.states import State
 
 bp = Blueprint("public", __name__)
@@ -48,7 +49,7 @@ def signed_in_user():
 
 @bp.get("/lapor")
 def new_report():
-    form = ReportForm(active_categories(), started_at=new_form_stamp(),
+    form = ReportForm(category_choices(), started_at=new_form_stamp(),
                       submission_key=str(uuid.uuid4()))
     return give_device_cookie(make_response(render_form(form)))
 
@@ -59,19 +60,26 @@ def render_form(form, status=200):
 
 @bp.post("/lapor")
 def submit():
+    """The form's submission. A resend of a form already accepted (same submission key) answers
+    with that report's receipt, for free: the submission statement itself finds it when the form
+    is valid, and the key is looked up here only when the form would be refused (budget used up,
+    not valid, too quick): a retry must never be refused."""
     if not rate_limit_store_available():
         abort(503)  # fails closed: without its limits the form would be open to floods
-    earlier = find_by_submission_key(request.form.get("submission_key"))
-    if earlier is not None:  # a retry of a report already accepted: its receipt again, for free
-        return redirect(url_for(".receipt", code=earlier.tracking_code), 303)
-    refuse_when_exhausted(REPORT_BUDGETS, fail_closed=True)  # before any photo is decoded
-    form = ReportForm(active_categories())
+    try:
+        refuse_when_exhausted(REPORT_BUDGETS, fail_closed=True)  # before any photo is decoded
+    except HTTPException:
+        earlier_receipt()
+        raise
+    form = ReportForm(category_choices())
     if form.website.data:
         log.warning("report form refused: honeypot filled")
         abort(400)
     if not form.validate():
+        earlier_receipt()
         return render_form(form, 400)
     if filled_too_fast(form.started_at.data):
+        earlier_receipt()
         form.form_errors.append(_("That was very quick. Please check your report and send it "
                                   "again."))
         form.started_at.data = new_form_stamp()
@@ -81,9 +89,17 @@ def submit():
     except OutsideIndonesia as error:
         form.latitude.errors.append(error.message)
         return render_form(form, 400)
-    spend(REPORT_BUDGETS)
+    if submitted_now(report):  # a resend costs nothing
+        spend(REPORT_BUDGETS)
     discard_once_sent(form.submission_key.data)
     return redirect(url_for(".receipt", code=report.tracking_code), 303)
+
+
+def earlier_receipt():
+    """Answer (by raising) with the receipt of the report this form's key already made, if any."""
+    earlier = find_by_submission_key(request.form.get("submission_key"))
+    if earlier is not None:  # a retry of a report already accepted: its receipt again, for free
+        abort(redirect(url_for(".receipt", code=earlier.tracking_code), 303))
 
 
 @bp.get("/lapor/tanda-terima/<code>")

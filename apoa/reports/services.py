@@ -7,18 +7,22 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from types import SimpleNamespace
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Boolean, Integer, String, bindparam, column, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import selectinload
 
+from apoa import jobs
 from apoa.audit.services import record
+from apoa.auth.permissions import Permission, roles_with
 from apoa.errors import UserValueError
 from apoa.extensions import db
-from apoa.notifications.services import notify
-from apoa.regions.lookup import locate
+from apoa.notifications.models import EmailChoice
+from apoa.notifications.services import ON_EVENT, SEND_EMAILS, screeners
+from apoa.regions.lookup import POINT_LOOKUP_SQL
 from apoa.reports import tracking
 from apoa.reports.contact import encrypt_contact
 from apoa.reports.models import Attachment, Report, ReportEvent
@@ -53,61 +57,163 @@ class NewReport:
 
 
 def submit_report(new, reporter=None):
-    """Store a report with its regions, office, first event and photos; returns the report.
+    """Store a report with its regions, office, first event, audit entry, the office's officers'
+    notifications and photos; returns the report.
+
+    One statement does it all (SUBMIT_SQL): the region lookup (the very SQL of `locate`), the
+    report, its first event, its audit entry and the notifications `notify()` writes for a
+    submission, as data-modifying CTEs, prepared once per connection like the lookup. Photos, rare,
+    follow in statements of their own.
 
     The same submission key always returns the first report made with it, so a double click or a
     resend after a dropped connection never makes a second report: the key is unique in the table,
-    and a second insert with it answers with the first report. (The form view looks the key up
-    before validating, so an ordinary resend does not even get here.)
+    the insert does nothing on a conflict and the statement answers with the report already there.
+    A place outside every region raises OutsideIndonesia (and stores nothing).
     """
-    location = locate(*new.point)
-    if location is None:
+    now = datetime.now(timezone.utc)
+    actor_id = reporter.id if reporter else None
+    lon, lat = (float(c) for c in new.point)
+    _prepare_submit(db.session.connection())
+    row = db.session.execute(_SUBMIT_STATEMENT, {
+        "lon": lon, "lat": lat, "code": tracking.new_code(),
+        "key": str(uuid.UUID(new.submission_key)), "category": new.category_id,
+        "description": new.description.strip(), "people": new.people_count,
+        "nationality": new.nationality or None, "place_kind": new.place_kind,
+        "observed_at": new.observed_at, "accuracy": new.accuracy_m,
+        "address": (new.address or "").strip() or None, "channel": new.channel, "actor": actor_id,
+        "contact": encrypt_contact(new.contact) if new.contact else None, "created_at": now,
+        "due_at": due_at(State.new, now), "photos": len(new.photos),
+        "roles": roles_with(Permission.screen)}).one()
+    report = row.Report
+    if report is not None:
+        report.submitted_now = row.inserted  # see submitted_now()
+    if not row.inside:
         raise OutsideIndonesia(_("This place is outside Indonesia. "
                                  "Move the pin to where you saw them."))
-    report = _new_report_row(new, location, reporter)
-    try:
-        with db.session.begin_nested():
-            db.session.add(report)
-            db.session.flush()
-    except IntegrityError:
-        # Another request with the same key got there first: answer with its report. Any other
-        # integrity error is a real failure and goes up.
-        existing = find_by_submission_key(new.submission_key)
-        if existing is None:
-            raise
-        return existing
-    _record_submission(report, new, reporter)
+    if report is None:
+        # The same key committed by another request while this one waited on it: that report
+        # (invisible to this statement's snapshot, visible to the next).
+        report = find_by_submission_key(new.submission_key)
+        if report is None:
+            raise RuntimeError("submission key conflict without a report")
+        report.submitted_now = False
+        return report
+    if not row.inserted:
+        return report
+    if new.photos:
+        attach_photos(report, SimpleNamespace(id=row.event_id), new.photos)
+    if row.emails_each:
+        jobs.enqueue(SEND_EMAILS)  # after the commit, as notify() does
+    # Ids only: coordinates and contact details stay out of the log.
+    log.info("report %s submitted via %s for office %s; event %s, %d told", report.id,
+             report.channel, report.office_id, row.event_id, row.told)
     return report
 
 
-def _new_report_row(new, location, reporter):
-    now = datetime.now(timezone.utc)
-    return Report(
-        tracking_code=tracking.new_code(), submission_key=uuid.UUID(new.submission_key),
-        state=State.new.value, category_id=new.category_id, description=new.description.strip(),
-        people_count=new.people_count, nationality_guess=new.nationality or None,
-        place_kind=new.place_kind, observed_at=new.observed_at,
-        location=func.ST_SetSRID(func.ST_MakePoint(*new.point), 4326),
-        accuracy_m=new.accuracy_m, address_text=(new.address or "").strip() or None,
-        kab_id=location.kabupaten.id, kec_id=location.kecamatan.id if location.kecamatan else None,
-        office_id=location.office_id, channel=new.channel,
-        reporter_id=reporter.id if reporter else None,
-        contact=encrypt_contact(new.contact) if new.contact else None, consent=True,
-        created_at=now, due_at=due_at(State.new, now))
+def submitted_now(report):
+    """Whether `submit_report` just made `report` (False when it answered a resend with it)."""
+    return getattr(report, "submitted_now", False)
 
 
-def _record_submission(report, new, reporter):
-    event = ReportEvent(report_id=report.id, actor_id=reporter.id if reporter else None,
-                        action="submit", to_state=State.new.value)
-    db.session.add(event)
-    db.session.flush()
-    attach_photos(report, event, new.photos)
-    notify(report, event)  # the office's officers, in this transaction
-    # Coordinates and contact details stay out of the audit detail and the log.
-    record("report.submit", f"report:{report.id}",
-           {"channel": report.channel, "photos": len(new.photos)}, actor=reporter)
-    log.info("report %s submitted via %s for office %s", report.id, report.channel,
-             report.office_id)
+# The statement's parameters, in the order of the prepared statement's $n, with their types.
+_SUBMIT_PARAMETERS = (
+    ("lon", "float8"), ("lat", "float8"), ("code", "text"), ("key", "uuid"), ("category", "int4"),
+    ("description", "text"), ("people", "int4"), ("nationality", "text"), ("place_kind", "text"),
+    ("observed_at", "timestamptz"), ("accuracy", "float8"), ("address", "text"),
+    ("channel", "text"), ("actor", "int4"), ("contact", "bytea"), ("created_at", "timestamptz"),
+    ("due_at", "timestamptz"), ("photos", "int4"), ("roles", "text[]"),
+)
+_P = {name: f"${n}" for n, (name, _type) in enumerate(_SUBMIT_PARAMETERS, start=1)}
+
+# What the statement returns of the report: every column but the point (loaded when read).
+_REPORT_COLUMNS = [c for c in Report.__table__.columns if c.name != "location"]
+_REPORT_NAMES = ", ".join(c.name for c in _REPORT_COLUMNS)
+_R_NAMES = ", ".join(f"r.{c.name}" for c in _REPORT_COLUMNS)
+_NOTIFY_KIND, _NOTIFY_WHO = ON_EVENT["submit"]
+assert _NOTIFY_WHO is screeners, "the submission statement notifies the office's screeners"
+
+# `pt`/`loc`: the point and `locate`'s lookup of it (no row outside every region). `ins`: the
+# report, only when inside (ON CONFLICT on the submission key: nothing). `ev`, `aud`, `told`: its
+# first event, its audit entry (what apoa.audit.services.record writes: unchained, at the
+# database's clock), and one notification per active screener of the office but the reporter
+# (what notify() writes for a "submit" event: kind, key "new_report:e<event id>", email plan).
+# `old`: the report already made with the key. Constants below come from the code's enums, never
+# from a request.
+SUBMIT_SQL = f"""
+WITH pt AS (SELECT ST_SetSRID(ST_MakePoint({_P['lon']}, {_P['lat']}), 4326) AS g),
+loc AS ({POINT_LOOKUP_SQL}),
+ins AS (
+  INSERT INTO report (tracking_code, submission_key, state, category_id, description, people_count,
+                      nationality_guess, place_kind, observed_at, location, address_text,
+                      accuracy_m, kab_id, kec_id, office_id, channel, reporter_id, contact,
+                      consent, due_at, created_at)
+  SELECT {_P['code']}, {_P['key']}, '{State.new.value}', {_P['category']}, {_P['description']},
+         {_P['people']}, {_P['nationality']}, {_P['place_kind']}, {_P['observed_at']}, pt.g,
+         {_P['address']}, {_P['accuracy']}, loc.kab_id, loc.kec_id, loc.office_id,
+         {_P['channel']}, {_P['actor']}, {_P['contact']}, true, {_P['due_at']},
+         {_P['created_at']}
+  FROM loc, pt WHERE loc.kab_id IS NOT NULL
+  ON CONFLICT (submission_key) DO NOTHING
+  RETURNING {_REPORT_NAMES}
+),
+ev AS (
+  INSERT INTO report_event (report_id, actor_id, action, to_state)
+  SELECT ins.id, {_P['actor']}, 'submit', '{State.new.value}' FROM ins
+  RETURNING id, report_id
+),
+aud AS (
+  INSERT INTO audit_log (at, actor_id, action, object, detail)
+  SELECT clock_timestamp(), {_P['actor']}, 'report.submit', 'report:' || ins.id,
+         jsonb_build_object('channel', {_P['channel']}, 'photos', {_P['photos']})
+  FROM ins
+  RETURNING seq
+),
+told AS (
+  INSERT INTO notification (user_id, kind, report_id, key, created_at, email_plan)
+  SELECT u.id, '{_NOTIFY_KIND.value}', ev.report_id, '{_NOTIFY_KIND.value}:e' || ev.id,
+         {_P['created_at']}, NULLIF(u.email_notifications, '{EmailChoice.none.value}')
+  FROM ev JOIN ins ON ins.id = ev.report_id
+  JOIN user_account u ON u.office_id = ins.office_id AND u.active
+   AND u.role = ANY({_P['roles']}) AND u.id IS DISTINCT FROM {_P['actor']}
+  ON CONFLICT (key, user_id) DO NOTHING
+  RETURNING email_plan
+),
+old AS (
+  SELECT {_REPORT_NAMES} FROM report
+  WHERE submission_key = {_P['key']} AND NOT EXISTS (SELECT FROM ins)
+)
+SELECT {_R_NAMES}, coalesce(r.inserted, false) AS inserted,
+       EXISTS (SELECT FROM loc WHERE loc.kab_id IS NOT NULL) AS inside,
+       (SELECT id FROM ev) AS event_id, (SELECT count(*) FROM aud) AS audited,
+       (SELECT count(*) FROM told) AS told,
+       (SELECT count(*) FROM told WHERE email_plan = '{EmailChoice.each.value}') AS emails_each
+FROM (SELECT) AS one
+LEFT JOIN (SELECT {_REPORT_NAMES}, true AS inserted FROM ins
+           UNION ALL SELECT {_REPORT_NAMES}, false FROM old) AS r ON true
+"""
+_SUBMIT_NAME = "apoa_submit_report"
+_PREPARE_SUBMIT = (f"PREPARE {_SUBMIT_NAME}({', '.join(t for _n, t in _SUBMIT_PARAMETERS)}) AS "
+                   + SUBMIT_SQL)
+_PREPARED_FLAG = "apoa_submit_prepared"
+_SUBMIT_STATEMENT = select(
+    Report, column("inserted", Boolean), column("inside", Boolean), column("event_id", Integer),
+    column("audited", Integer), column("told", Integer), column("emails_each", Integer),
+).from_statement(
+    text(f"EXECUTE {_SUBMIT_NAME}("
+         + ", ".join(f":{name}" for name, _type in _SUBMIT_PARAMETERS) + ")")
+    .bindparams(bindparam("roles", type_=ARRAY(String)))
+    .columns(*_REPORT_COLUMNS, column("inserted", Boolean), column("inside", Boolean),
+             column("event_id", Integer), column("audited", Integer), column("told", Integer),
+             column("emails_each", Integer)))
+
+
+def _prepare_submit(connection):
+    """PREPARE the statement on this connection once (it lives as long as the connection)."""
+    pooled = connection.connection
+    if not pooled.info.get(_PREPARED_FLAG):
+        with pooled.driver_connection.cursor() as cursor:
+            cursor.execute(_PREPARE_SUBMIT)
+        pooled.info[_PREPARED_FLAG] = True
 
 
 def attach_photos(report, event, photos):

@@ -354,3 +354,23 @@ def test_the_docs_page_starts_swagger_ui_from_our_own_files(client):
     assert "<script>" not in page.text and "cdn" not in page.text.lower()
     with client.get("/assets/vendor/swagger-ui/swagger-ui-bundle.js") as bundle:
         assert bundle.status_code == 200
+
+
+def test_a_multipart_part_without_a_name_does_not_break_the_key_check(client, clock, karawang):
+    """A part with no name (as a hand-made client may send) beside the fields: the report is made
+    once, the resend answers with it; the unnamed part is never compared with the named ones."""
+    boundary = "apoa-boundary"
+    fields = {name: str(value) for name, value in report_body(clock, consent="true").items()}
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+             for name, value in fields.items()]
+    parts.append(f"--{boundary}\r\nContent-Disposition: form-data\r\n\r\nstray\r\n--{boundary}--\r\n")
+    body, key = "".join(parts).encode(), str(uuid.uuid4())
+
+    def send():
+        return client.post(REPORTS, data=body, headers={"Idempotency-Key": key},
+                           content_type=f"multipart/form-data; boundary={boundary}")
+
+    before = report_count()
+    first, again = send(), send()
+    assert first.status_code == again.status_code == 201, first.text
+    assert first.get_json() == again.get_json() and report_count() == before + 1
