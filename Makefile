@@ -8,7 +8,7 @@ FLASK := $(BIN)/flask --app apoa
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test setup stop lint bench bench-smoke translations
+.PHONY: run test setup stop lint bench bench-smoke translations scale-demo
 
 # Packages, the private (durable) PostgreSQL and Redis with their addresses in instance/.env, the
 # schema and the regions: afterwards every `flask --app apoa ...` of README works as written.
@@ -30,6 +30,12 @@ test: setup
 	status=0; $(BIN)/python -m pytest $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "[apoa] pytest collected no tests: failing" >&2; exit 1; fi; \
 	exit $$status
+
+# Beyond one machine (README): nginx over two app instances, a worker, Redis, a PostgreSQL primary
+# and its streaming replica, all under instance/scale. Foreground; Ctrl-C stops it all.
+scale-demo:
+	@scripts/dev.sh setup
+	@scripts/scale-demo.sh run
 
 # ruff with pyproject.toml's rules (line length 100; tests, bench and migrations 120).
 lint:

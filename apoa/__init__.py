@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from apoa import jobs
 from apoa.config import PROJECT_ROOT, build_config
+from apoa.core import replica
 from apoa.errors import register_error_handlers
 from apoa.extensions import babel, csrf, db, limiter, login_manager, migrate
 from apoa.i18n import select_locale
@@ -53,6 +54,7 @@ def register_extensions(app):
     import apoa.models  # noqa: F401  (every table known to the metadata before anything asks)
 
     db.init_app(app)
+    replica.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)

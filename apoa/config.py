@@ -32,6 +32,7 @@ SETTINGS = (
     Setting("APOA_ENV", "development"),
     Setting("APOA_SECRET_KEY", None, required_in_production=True),
     Setting("APOA_DATABASE_URL", None, required_in_production=True),
+    Setting("APOA_REPLICA_DATABASE_URL", None),
     Setting("APOA_REDIS_URL", None, required_in_production=True),
     Setting("APOA_INSTANCE_DIR", str(PROJECT_ROOT / "instance")),
     Setting("APOA_REGIONS_DIR", str(PROJECT_ROOT.parent / "shared" / "data" / "regions")),
@@ -129,6 +130,8 @@ def _flask_config(values, env):
         "SECRET_KEY": values["APOA_SECRET_KEY"] or DEV_SECRET_KEY,
         "SQLALCHEMY_DATABASE_URI": with_driver(values["APOA_DATABASE_URL"]),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A streaming replica for the reads of maps, summaries and exports (apoa/core/replica.py).
+        "REPLICA_DATABASE_URI": with_driver(values["APOA_REPLICA_DATABASE_URL"]),
         "REDIS_URL": values["APOA_REDIS_URL"],
         "INSTANCE_DIR": values["APOA_INSTANCE_DIR"],
         "REGIONS_DIR": values["APOA_REGIONS_DIR"],
@@ -316,6 +319,9 @@ def _check_values(config):
         raise ConfigError("APOA_DATABASE_URL is not set (make run / make test set it up for you)")
     if not config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         raise ConfigError("APOA_DATABASE_URL must be a postgresql:// URL (PostGIS is required)")
+    replica = config["REPLICA_DATABASE_URI"]
+    if replica and not replica.startswith("postgresql"):
+        raise ConfigError("APOA_REPLICA_DATABASE_URL must be a postgresql:// URL (or unset)")
     if config["LOG_LEVEL"] not in LOG_LEVELS:
         raise ConfigError(f"APOA_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
     if config["BABEL_DEFAULT_LOCALE"] not in LOCALES:

@@ -9,6 +9,8 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from apoa.core.replica import RoutingSession
+
 
 class Base(DeclarativeBase):
     # Named constraints keep migrations reversible and error messages readable.
@@ -21,7 +23,8 @@ class Base(DeclarativeBase):
     })
 
 
-db = SQLAlchemy(model_class=Base)
+# The session reads from the replica in the views that ask for it (APOA_REPLICA_DATABASE_URL).
+db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -17,7 +17,8 @@ LOG_DIR="$INSTANCE/log"
 # or of the machine. Test databases trade this for speed per database (tests/conftest.py).
 PG_DURABLE="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
 # libpango*/libharfbuzz-subset0: WeasyPrint renders the monthly report's PDF with them.
-DEB_PACKAGES="postgresql-15 postgresql-15-postgis-3 redis-server chromium nodejs npm libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core"
+# nginx-light: the load balancer of the scale-out demo (scripts/scale-demo.sh), run unprivileged.
+DEB_PACKAGES="postgresql-15 postgresql-15-postgis-3 redis-server chromium nodejs npm libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core nginx-light"
 
 log() { echo "[apoa] $*" >&2; }
 

@@ -16,6 +16,7 @@ from wtforms import DateField, SelectChoice, SelectField
 from wtforms.validators import Optional, ValidationError
 
 from apoa.auth.guards import actor, guard_staff_pages
+from apoa.core.replica import reads_from_replica
 from apoa.errors import ApoaError, NotFound, UserValueError
 from apoa.forms import BaseForm
 from apoa.indicators import layers
@@ -156,6 +157,7 @@ def selection_or_error(form):
 # --- the page and its data -----------------------------------------------------------------------
 
 @bp.get("/peta/wilayah")
+@reads_from_replica
 def page():
     user = aggregate_reader()
     form = filter_form(user)
@@ -173,6 +175,7 @@ def page():
 
 
 @bp.get("/peta/wilayah/data.json")
+@reads_from_replica
 def data():
     """The areas in `bbox` at `zoom` with their bands; errors answer JSON whatever the Accept
     header says (the map's script reads them)."""

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from apoa.auth.guards import actor
 from apoa.auth.permissions import Permission, can
+from apoa.core.replica import reads_from_replica
 from apoa.errors import HTTP_MESSAGES, ApoaError, NotFound, UserValueError
 from apoa.extensions import db, login_manager
 from apoa.maps import clusters, page, point_tiles
@@ -63,6 +64,7 @@ def may_use_map(user):
 
 
 @bp.get("/peta")
+@reads_from_replica
 def officer_map():
     """The officers' map, built with folium: the queue's filters, clusters zoomed out, reports
     zoomed in, a heat layer and the hotspot list. Regional heads get the cells only."""
@@ -209,6 +211,7 @@ def map_labels():
 
 
 @bp.get("/peta/data.json")
+@reads_from_replica
 def map_data():
     """Clusters or points inside `bbox` at `zoom`, narrowed by the queue's filters; `layer=heat`
     gives the heat map's cells. Errors answer JSON whatever the Accept header says: the map's
@@ -231,6 +234,7 @@ def map_data():
 
 
 @bp.get("/peta/titik/<int:z>/<int:x>/<int:y>.json")
+@reads_from_replica
 def point_tile(z, x, y):
     """The reports of map tile z/x/y at street zoom, narrowed by the queue's filters, for who may
     view reports (apoa/maps/point_tiles.py); rows built by PostgreSQL, revalidated by ETag."""

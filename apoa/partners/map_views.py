@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from apoa.audit.services import record
 from apoa.auth.guards import actor, guard_staff_pages
 from apoa.auth.permissions import Permission, has_permission
+from apoa.core.replica import reads_from_replica
 from apoa.errors import UserValueError
 from apoa.partners import supervision_map as sm
 from apoa.summaries.dates import moment_text
@@ -30,6 +31,7 @@ guard_staff_pages(bp)
 
 
 @bp.get("/tim-pora/peta")
+@reads_from_replica
 def page():
     """The map of one layer (`layer=reports|guests|operations`) and the table of all three."""
     user = actor()
@@ -46,6 +48,7 @@ def page():
 
 
 @bp.get("/tim-pora/peta.pdf")
+@reads_from_replica
 def pdf():
     """The page with the map of every layer, as a PDF (WeasyPrint)."""
     smap = _load()
@@ -58,6 +61,7 @@ def pdf():
 
 
 @bp.get("/tim-pora/peta.geojson")
+@reads_from_replica
 def geojson():
     smap = _load()
     body = json.dumps(sm.as_geojson(smap), ensure_ascii=False, separators=(",", ":"))

@@ -14,6 +14,7 @@ from flask_babel import gettext as _, to_user_timezone
 from apoa.audit.services import record
 from apoa.auth.guards import actor, guard_staff_pages
 from apoa.auth.permissions import Permission, can
+from apoa.core.replica import reads_from_replica
 from apoa.errors import NotFound, UserValueError
 from apoa.reports.officer_forms import QueueFilterForm
 from apoa.summaries import figures, monthly
@@ -34,6 +35,7 @@ guard_staff_pages(bp)
 # --- exports -------------------------------------------------------------------------------------
 
 @bp.get("/ekspor")
+@reads_from_replica
 def export_page():
     """The filters (as in the queue) and a download link per kind and format the user may take."""
     user = actor()
@@ -55,6 +57,7 @@ def filter_args(args):
 
 
 @bp.get("/ekspor/<any(laporan, agregat):kind>.<any(csv, geojson, xlsx):fmt>")
+@reads_from_replica
 def download(kind, fmt):
     """The export, streamed; audited before the first byte and again when it ends."""
     user = actor()
@@ -110,12 +113,14 @@ def render_monthly(report, pdf=False):
 
 
 @bp.get("/ringkasan/bulanan")
+@reads_from_replica
 def monthly_page():
     """The printable monthly report (the browser prints it with the same stylesheet as the PDF)."""
     return render_monthly(load_monthly())
 
 
 @bp.get("/ringkasan/bulanan.pdf")
+@reads_from_replica
 def monthly_pdf():
     """The same page as a PDF (WeasyPrint), audited like every document that leaves the app."""
     report = load_monthly()

@@ -16,6 +16,7 @@ from flask_login import current_user
 
 from apoa.auth.guards import guard_staff_pages
 from apoa.auth.permissions import Permission, can
+from apoa.core.replica import reads_from_replica
 from apoa.errors import NotFound, UserValueError
 from apoa.feedback.services import open_cases_count
 from apoa.feedback.skm import ikm_for
@@ -33,6 +34,7 @@ guard_staff_pages(bp)
 
 
 @bp.get("/ringkasan")
+@reads_from_replica
 def dashboard():
     user = current_user._get_current_object()
     if not can(user, Permission.view_aggregates):
