@@ -180,9 +180,10 @@ def register_commands(app):
     from apoa.privacy.cli import privacy_cli
     from apoa.privacy.record_cli import record_command
     from apoa.regions.cli import offices_cli, regions_cli
+    from apoa.summaries.cli import summaries_cli
 
     for group in (regions_cli, offices_cli, users_cli, demo_cli, audit_cli, jobs_cli, backup_cli,
-                  keys_cli, indicators_cli, privacy_cli):
+                  keys_cli, indicators_cli, privacy_cli, summaries_cli):
         app.cli.add_command(group)
     privacy_cli.add_command(record_command)
 

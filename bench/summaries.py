@@ -10,18 +10,23 @@ development PostgreSQL; created, migrated and filled on the first run, kept and 
   finding or dismissal or duplicate, approval) with seeded pseudo-random step durations (screening
   after an exponential time of mean 8 h, so some are late; field checks of mean 30 h; approvals of
   mean 20 h; squeezed to fit a report's age), about 4.6 events per report; then summary_rebuild();
-* the dashboard's figures: `apoa.summaries.figures.summary(user, period)` — every query the page
-  sends for its figures (the period's flow, the previous period's, the weekly trend and the
-  anomalies' 13 weeks per kabupaten, open and overdue now, the names) — from the rollups, beside
-  the same summary computed by the same code from the raw tables (`source=RAW`: each report's
-  contribution computed once from report and report_event through the facts view into a
-  temporary table, then the same GROUP BY statements over it; what is open, from report), for two
-  regional heads (the Ditjen: every report; KANWIL-DKI: two Kantor of Jakarta) and two periods
-  (the last 30 and 90 days). Rollup: --warmup untimed, then --runs timed, interleaved; raw:
-  --raw-runs timed. The two Summaries must be equal (every figure, count and breakdown); p50/p95
-  each, ratio = raw median / rollup median. The summary is timed in an app context, so without
-  the hotspots (the maps' raw query, apoa/maps/hotspots.py, not a rollup), which are timed on
-  their own, like the three rollup readers one by one;
+* the heads' dashboard as heads use it since issue 15: a whole ended month (last month,
+  `/ringkasan?bulan=YYYY-MM`), its shared figures kept per scope and month (apoa/summaries/
+  stored.py, issue 16 item 3) and what is open now counted per view. For two regional heads (the
+  Ditjen: every report, 514 kabupaten rows; KANWIL-DKI: two Kantor of Jakarta):
+  - the job that keeps the months (`stored.fill_month_figures`, every office's jurisdiction, the
+    last two ended months), timed from nothing kept;
+  - `figures.summary(head, last month)` with the month kept (--warmup untimed, --runs timed),
+    beside the same Summary counted afresh from the rollups (`figures.computed_figures`: a first
+    view, or the job; a quarter of the runs) and from the raw tables (--raw-runs: each report's
+    contribution computed from report and report_event through the facts view, then the same
+    GROUP BYs; 0 leaves the raw side out). All three must be equal (every figure, count,
+    breakdown, hidden "< 3" and withheld "–"); ratio = raw median / kept median;
+  - the whole page through the app's test client, signed in through the real sign-in pages
+    (password, then TOTP): session, figures, foreign guests, IKM, hotspots (from their snapshot,
+    refreshed first as its job does), charts and the template; p50/p95, and one first view of the
+    month with nothing kept (computed and kept by that request);
+  - the page's parts one by one for the Ditjen, and the rollup readers each view used to run;
 * what the triggers cost on write: --writes submissions (submit_report) and as many screenings
   (workflow.apply) with the summaries' triggers on and off, alternating, rolled back;
 * the CSV export of every report by a Ditjen officer (`apoa.summaries.exports.csv_rows`, the
@@ -29,16 +34,18 @@ development PostgreSQL; created, migrated and filled on the first run, kept and 
   process's resident memory sampled every 20 ms: at the start, after the first 100,000 rows, and
   the peak; "flat" = the peak is within --flat-mb of the RSS after the first 100,000 rows.
 
-Targets (DESIGN.md): summary p95 <= 100 ms and >= 50x faster than the raw GROUP BY, equal results;
-1M-row CSV <= 10 s with flat memory. Prints a table; the last line is one JSON object with the
-figures, the targets and whether each was met.
+Targets (DESIGN.md, issue 16): the head's page p95 <= 100 ms (the Ditjen's), the summary >= 50x
+faster than the raw GROUP BY, equal results; 1M-row CSV <= 10 s with flat memory. Prints a table;
+the last line is one JSON object with the figures, the targets and whether each was met.
 
 Run: .venv/bin/python bench/summaries.py [--scale full|smoke] [--runs 40 --raw-runs 3 ...] (or
 `make bench`) with APOA_DATABASE_URL and APOA_REDIS_URL set (eval "$(scripts/dev.sh services apoa)").
 `--scale smoke` (make bench-smoke): 3,000 reports in apoa_bench_smoke, a few runs of each summary.
-Exits non-zero when the rollups' summary differs from the raw one.
+`--skip-csv`, `--skip-writes` leave those parts out. Exits non-zero when the kept month's summary
+differs from a fresh or a raw one.
 """
 import argparse
+import gc
 import os
 import statistics
 import sys
@@ -54,11 +61,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 import _common as common  # noqa: E402 - the benchmark database set-up, percentiles
 import _maps_data as data  # noqa: E402 - the million synthetic reports
 
-TARGETS = {"summary_p95_ms": 100, "summary_ratio": 50, "csv_seconds": 10, "csv_flat_mb": 50}
+TARGETS = {"page_p95_ms": 100, "summary_ratio": 50, "csv_seconds": 10, "csv_flat_mb": 50}
 EVENTS_MARKER = "apoa bench summaries events: version {version}, seed {seed}, reports {count}"
 EVENTS_VERSION = 1
 HEADS = {"ditjen": "DITJEN", "kanwil_dki": "KANWIL-DKI"}
-PERIODS = ("last_30_days", "last_90_days")
 SCALES = {
     "full": {"reports": 1_000_000, "lookup_sample": 20_000, "runs": 40, "warmup": 3, "raw_runs": 3, "writes": 200,
              "database": "apoa_bench_summaries"},
@@ -76,10 +82,14 @@ def parse_args():
     parser.add_argument("--lookup-sample", type=int)
     parser.add_argument("--runs", type=int, help="timed rollup summaries per head and period")
     parser.add_argument("--warmup", type=int)
-    parser.add_argument("--raw-runs", type=int, help="timed raw summaries per head and period")
+    parser.add_argument("--raw-runs", type=int, help="timed raw summaries per head (0: no raw comparison; the"
+                        " raw side takes about a minute each at a million reports)")
     parser.add_argument("--flat-mb", type=float, default=TARGETS["csv_flat_mb"])
     parser.add_argument("--writes", type=int, help="submissions and screenings per write batch")
     parser.add_argument("--skip-csv", action="store_true")
+    parser.add_argument("--skip-writes", action="store_true", help="leave out the triggers' write cost")
+    parser.add_argument("--no-gc-freeze", dest="gc_freeze", action="store_false",
+                        help="time the pages without gc.freeze() (apoa/wsgi.py freezes the app's objects)")
     parser.add_argument("--database")
     args = common.parse_scaled(parser, SCALES)
     if args.runs < 20 and args.scale == "full":
@@ -191,17 +201,29 @@ def analyze_rollups(conn):
     conn.autocommit = False
 
 
+def head_secret(email):
+    """A fixed base32 TOTP secret per bench head (public, like the officers')."""
+    import base64
+
+    return base64.b32encode(f"apoa-head-{email}".ljust(20, "x")[:20].encode()).decode()
+
+
 def ensure_heads(app):
-    """A regional head per measured office (no second factor: they are used in-process only)."""
+    """A regional head per measured office, enrolled with a known TOTP secret (the pages are timed
+    through the real sign-in)."""
     from apoa.auth.services import create_user, find_user_by_email
+    from apoa.auth.totp import enrol_with_secret
     from apoa.extensions import db
 
     emails = {}
     with app.app_context():
         for name, office in HEADS.items():
             email = f"kepala.{office.lower()}@bench.apoa.id"
-            if find_user_by_email(email) is None:
-                create_user(email, f"Kepala {office}", data.BENCH_PASSWORD, "regional_head", office)
+            user = find_user_by_email(email)
+            if user is None:
+                user = create_user(email, f"Kepala {office}", data.BENCH_PASSWORD, "regional_head", office)
+            if user.totp_secret is None:
+                enrol_with_secret(user, head_secret(email))
             emails[name] = email
         db.session.commit()
         db.session.remove()
@@ -234,88 +256,228 @@ def comparable(summary):
     return values
 
 
+def last_month():
+    from apoa.summaries import monthly
+
+    return monthly.parse_month(None)
+
+
+def computed(user, period, source, now):
+    """The head's Summary counted afresh (what the first view of a month, or the job, costs): the
+    code path of every period before the months were kept."""
+    from apoa.summaries import figures, rollups
+
+    with rollups.small_aggregates() if source == rollups.ROLLUP else rollups.raw_facts():
+        result = figures.computed_figures(figures.scope_for(user), period, source, True, False, now)
+    result.scope_label = figures._scope_label(user, None)
+    result.hotspots = []
+    return result
+
+
 def measure_summaries(app, emails, args):
+    """`figures.summary(head, last month)` as a head's page calls it, with the month's figures kept
+    (apoa/summaries/stored.py), beside the same Summary counted afresh from the rollups (a first
+    view, or the job) and from the raw tables; all must be equal."""
     from apoa.auth.services import find_user_by_email
     from apoa.extensions import db
     from apoa.summaries import figures
-    from apoa.periods import parse_period
     from apoa.summaries.rollups import RAW, ROLLUP
 
     results = {}
-    # An app context, not a request: figures.summary() then leaves out the hotspots, which are the
-    # maps' raw query (apoa/maps/hotspots.py), timed on their own in measure_parts().
+    # An app context, not a request: figures.summary() then leaves out the hotspots (timed with
+    # the page).
     with app.app_context():
         users = {name: find_user_by_email(email) for name, email in emails.items()}
-        cases = [(head, period) for head in users for period in PERIODS]
+        period = last_month()
         now = datetime.now(timezone.utc)
-        timings = {case: [] for case in cases}
-        summaries = {}
+        for head in users:          # the month kept, as after the job or a first view
+            figures.summary(users[head], period, now=now)
+            db.session.commit()
+        kept = {head: [] for head in users}
+        fresh = {head: [] for head in users}
+        summaries, afresh = {}, {}
+        fresh_runs = max(args.runs // 4, 3)
         for round_ in range(args.warmup + args.runs):
-            for head, period in cases:
-                ms, result = timed(lambda: figures.summary(users[head], parse_period({"period": period}),
-                                                           source=ROLLUP, now=now))
+            for head in users:
+                ms, summaries[head] = timed(lambda: figures.summary(users[head], period, now=now))
                 db.session.rollback()
                 if round_ >= args.warmup:
-                    timings[(head, period)].append(ms)
-                summaries[(head, period)] = result
-        for head, period in cases:
+                    kept[head].append(ms)
+                if round_ < args.warmup + fresh_runs:
+                    ms, afresh[head] = timed(lambda: computed(users[head], period, ROLLUP, now))
+                    db.session.rollback()
+                    if round_ >= args.warmup:
+                        fresh[head].append(ms)
+        for head in users:
             raw_ms, raw = [], None
             for _ in range(args.raw_runs):
-                ms, raw = timed(lambda: figures.summary(users[head], parse_period({"period": period}),
-                                                        source=RAW, now=now))
+                ms, raw = timed(lambda: computed(users[head], period, RAW, now))
                 db.session.rollback()
                 raw_ms.append(ms)
-                log(f"  raw {head} {period}: {ms:.0f} ms")
-            rollup = summaries[(head, period)]
-            equal = comparable(raw) == comparable(rollup)
-            if not equal:
-                different = [k for k, v in comparable(rollup).items() if comparable(raw)[k] != v]
-                log(f"  DIFFERENT figures for {head} {period}: {different}")
-            ours = timings[(head, period)]
-            results[f"{head} {period}"] = {
-                "rollup_p50_ms": round(statistics.median(ours), 2), "rollup_p95_ms": round(percentile(ours, 95), 2),
-                "rollup_max_ms": round(max(ours), 2), "raw_p50_ms": round(statistics.median(raw_ms), 1),
-                "raw_p95_ms": round(percentile(raw_ms, 95), 1),
-                "ratio": round(statistics.median(raw_ms) / statistics.median(ours), 1),
-                "equal": equal, "received": rollup.received.value, "closed": rollup.closed.value,
-                "anomalies": len(rollup.anomalies), "kabupaten_rows": len(rollup.by_kabupaten)}
+                log(f"  raw {head} {period.start:%Y-%m}: {ms:.0f} ms")
+            ours = comparable(summaries[head])
+            equal_fresh = ours == comparable(afresh[head])
+            equal_raw = raw is None or ours == comparable(raw)
+            for name, other, equal in (("fresh", afresh[head], equal_fresh), ("raw", raw, equal_raw)):
+                if not equal:
+                    log(f"  DIFFERENT figures for {head} ({name}): "
+                        f"{[k for k, v in ours.items() if comparable(other)[k] != v]}")
+            key = f"{head} {period.start:%Y-%m}"
+            results[key] = {
+                "kept_p50_ms": round(statistics.median(kept[head]), 2),
+                "kept_p95_ms": round(percentile(kept[head], 95), 2), "kept_max_ms": round(max(kept[head]), 2),
+                "fresh_p50_ms": round(statistics.median(fresh[head]), 2),
+                "fresh_p95_ms": round(percentile(fresh[head], 95), 2),
+                "raw_p50_ms": round(statistics.median(raw_ms), 1) if raw_ms else None,
+                "ratio": round(statistics.median(raw_ms) / statistics.median(kept[head]), 1) if raw_ms else None,
+                "equal": equal_fresh and equal_raw, "raw_compared": raw is not None,
+                "received": summaries[head].received.value, "anomalies": len(summaries[head].anomalies),
+                "kabupaten_rows": len(summaries[head].by_kabupaten)}
+    return results
+
+
+def measure_job(app):
+    """The job that keeps the months (`stored.fill_month_figures`), from nothing kept: every
+    office's jurisdiction, the last two ended months; committed as the worker commits."""
+    from sqlalchemy import delete
+
+    from apoa.extensions import db
+    from apoa.summaries import stored
+    from apoa.summaries.models import summary_month_figures
+
+    with app.app_context():
+        db.session.execute(delete(summary_month_figures))
+        db.session.commit()
+        ms, rows = timed(stored.fill_month_figures)
+        db.session.commit()
+        db.session.remove()
+    return {"rows": rows, "seconds": round(ms / 1000, 1)}
+
+
+def head_client(app, email, secret):
+    """A test client signed in as the head through the real pages (password, then the TOTP code)."""
+    import re
+
+    import pyotp
+
+    client = app.test_client()
+
+    def token(path):
+        return re.search(r'name="csrf_token"[^>]*value="([^"]*)"', client.get(path).get_data(as_text=True)).group(1)
+    answer = client.post("/masuk", data={"csrf_token": token("/masuk"), "email": email,
+                                         "password": data.BENCH_PASSWORD})
+    if answer.status_code != 302:
+        raise RuntimeError(f"sign-in of {email} answered {answer.status_code}")
+    # Each code is good once: the step last used is forgotten (the run may sign a head in again
+    # within 30 seconds).
+    from sqlalchemy import update
+
+    from apoa.auth.models import User
+    from apoa.extensions import db
+
+    with app.app_context():
+        db.session.execute(update(User).where(User.email == email).values(totp_last_step=None))
+        db.session.commit()
+        db.session.remove()
+    answer = client.post("/masuk/kode", data={"csrf_token": token("/masuk/kode"),
+                                              "code": pyotp.TOTP(secret).now()})
+    if answer.status_code != 302:
+        raise RuntimeError(f"the second step of {email} answered {answer.status_code}")
+    return client
+
+
+def measure_pages(app, emails, args):
+    """`GET /ringkasan?bulan=<last month>` for each head through the app's test client (the whole
+    request: session, figures, guests, IKM, hotspots from their snapshot, charts, template), the
+    month's figures kept; and one first view of the month with nothing kept (computed and kept)."""
+    from sqlalchemy import delete
+
+    from apoa.extensions import db
+    from apoa.maps.hotspots import refresh_hotspots
+    from apoa.summaries.models import summary_month_figures
+
+    common.exempt_from_limits(app)
+    with app.app_context():
+        refresh_hotspots()              # the job's snapshot, as every 5 minutes
+        db.session.commit()
+        db.session.remove()
+        month = last_month().start.strftime("%Y-%m")
+    clients = {head: head_client(app, email, head_secret(email)) for head, email in emails.items()}
+    path = f"/ringkasan?bulan={month}"
+    # What the process holds so far never becomes garbage: frozen, as apoa/wsgi.py freezes the
+    # app's objects in every gunicorn worker (--no-gc-freeze: the collector's full passes then
+    # scan them all, 50-300 ms every ten or so views of the Ditjen's page).
+    if args.gc_freeze:
+        gc.collect()
+        gc.freeze()
+    results = {}
+    for head, client in clients.items():
+        with app.app_context():
+            db.session.execute(delete(summary_month_figures))
+            db.session.commit()
+            db.session.remove()
+        first_ms, answer = timed(lambda: client.get(path))
+        assert answer.status_code == 200, answer.status_code
+        results[head] = {"first_view_ms": round(first_ms, 1), "runs": []}
+    for round_ in range(args.warmup + args.runs):
+        for head, client in clients.items():
+            ms, answer = timed(lambda: client.get(path))
+            assert answer.status_code == 200, answer.status_code
+            if round_ >= args.warmup:
+                results[head]["runs"].append(ms)
+            results[head]["bytes"] = len(answer.data)
+    for head, result in results.items():
+        runs = result.pop("runs")
+        result.update(path=path, p50_ms=round(statistics.median(runs), 1), p95_ms=round(percentile(runs, 95), 1),
+                      max_ms=round(max(runs), 1), gc_frozen=args.gc_freeze)
     return results
 
 
 def measure_parts(app, emails, args):
-    """The rollup readers one by one, and the hotspots (raw), for the Ditjen over 30 days."""
-    from datetime import timedelta
-
+    """The parts of the Ditjen head's page for last month, one by one: what the kept path runs, and
+    (for comparison) the rollup readers the month's figures used to need on every view."""
     from apoa.auth.services import find_user_by_email
     from apoa.extensions import db
+    from apoa.feedback.services import open_cases_count
+    from apoa.feedback.skm import ikm_for
+    from apoa.guests.figures import guest_figures
     from apoa.maps.hotspots import hotspots
-    from apoa.summaries import figures, rollups
-    from apoa.periods import local_today, parse_period
+    from apoa.periods import local_today
+    from apoa.summaries import charts, figures, rollups, stored
 
     parts = {}
     with app.test_request_context():
         user = find_user_by_email(emails["ditjen"])
         scope = figures.scope_for(user)
-        period = parse_period({"period": "last_30_days"})
+        period = last_month()
         now = datetime.now(timezone.utc)
-        first_week = period.last - timedelta(days=period.last.weekday() + 7 * 12)
+        first_week, _last_week, weeks = figures.anomaly_weeks(period)
+        with rollups.small_aggregates():
+            part = stored.month_part(scope, period)
+        db.session.commit()
+        summary = figures.summary(user, period, now=now)
         readers = {
-            "flow (period)": lambda s: rollups.flow(scope, period, s),
-            "flow (previous period)": lambda s: rollups.flow(scope, period.previous(), s, full=False),
-            "weekly (13 weeks x kabupaten)": lambda s: rollups.weekly(scope, first_week, 13, s, min_count=5),
-            "open now": lambda s: rollups.open_now(scope, local_today(), now, s),
+            "kept month figures read (1 SELECT, JSON)": lambda: stored.month_part(scope, period),
+            "open now (rollups.open_now)": lambda: rollups.open_now(scope, local_today(), now),
+            "assembled Summary (open now, its Grid, rows, names)":
+                lambda: figures.from_month_part(part, scope, period, now),
+            "figures.summary (whole, kept)": lambda: figures.summary(user, period, now=now),
+            "charts.summary_charts": lambda: charts.summary_charts(summary),
+            "guest_figures": lambda: guest_figures(user, period, None),
+            "ikm_for": lambda: ikm_for(user, period, None),
+            "open_cases_count": lambda: open_cases_count(user),
+            "hotspots (snapshot)": lambda: hotspots(user, limit=figures.HOTSPOT_LIMIT),
+            "before: flow (month)": lambda: rollups.flow(scope, period),
+            "before: flow (month before, full)": lambda: rollups.flow(scope, period.previous()),
+            "before: daily (two months)": lambda: rollups.daily(scope, period.previous().start, period.end),
+            "before: weekly (13 weeks x kabupaten)": lambda: rollups.weekly(scope, first_week, weeks, min_count=5),
+            "before: whole month counted afresh": lambda: computed(user, period, rollups.ROLLUP, now),
         }
         for name, read in readers.items():
             with rollups.small_aggregates():
-                runs = [timed(lambda: read(rollups.ROLLUP))[0] for _ in range(args.warmup + 20)][args.warmup:]
-            raw = timed(lambda: read(rollups.RAW))[0]
+                runs = [timed(read)[0] for _ in range(args.warmup + 20)][args.warmup:]
             db.session.rollback()
-            parts[name] = {"rollup_p50_ms": round(statistics.median(runs), 2),
-                           "rollup_p95_ms": round(percentile(runs, 95), 2), "raw_ms": round(raw, 1)}
-        runs = [timed(lambda: hotspots(user, limit=figures.HOTSPOT_LIMIT))[0] for _ in range(6)][1:]
-        parts["hotspots (apoa/maps/hotspots.py, raw)"] = {"p50_ms": round(statistics.median(runs), 1),
-                                                          "max_ms": round(max(runs), 1)}
-        db.session.rollback()
+            parts[name] = {"p50_ms": round(statistics.median(runs), 2), "p95_ms": round(percentile(runs, 95), 2)}
     return parts
 
 
@@ -420,22 +582,29 @@ def measure_csv(app, args):
 
 # --- report -------------------------------------------------------------------------------------------
 
-def build_result(args, env, dataset, histories, sizes, summaries, parts, writes, csv, seconds):
-    worst_p95 = max(v["rollup_p95_ms"] for v in summaries.values())
-    worst_ratio = min(v["ratio"] for v in summaries.values())
-    met = {"summary_p95_ms": worst_p95 <= TARGETS["summary_p95_ms"],
-           "summary_ratio": worst_ratio >= TARGETS["summary_ratio"],
+def build_result(args, env, dataset, histories, sizes, summaries, job, pages, parts, writes, csv, seconds):
+    worst_page = max(v["p95_ms"] for v in pages.values())
+    compared = [v for v in summaries.values() if v["ratio"] is not None]
+    worst_ratio = min(v["ratio"] for v in compared) if compared else None
+    met = {"page_p95_ms": worst_page <= TARGETS["page_p95_ms"],
+           "summary_ratio": worst_ratio is None or worst_ratio >= TARGETS["summary_ratio"],
            "equal_results": all(v["equal"] for v in summaries.values()),
            "csv_seconds": csv is not None and csv["seconds"] <= TARGETS["csv_seconds"],
            "csv_flat": csv is not None and csv["flat"]}
     return {"benchmark": "summaries", "scale": args.scale, "database": args.database,
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "dataset": {k: dataset[k] for k in ("reports", "reused", "states", "created_from", "created_to")},
-            "histories": histories, "rollups": sizes, "summaries": summaries, "worst_rollup_p95_ms": worst_p95,
-            "worst_ratio": worst_ratio, "parts_ditjen_30_days": parts, "write_cost": writes, "csv": csv,
-            "targets": TARGETS, "met": met,
+            "histories": histories, "rollups": sizes, "summaries": summaries, "job": job, "pages": pages,
+            "worst_page_p95_ms": worst_page, "worst_ratio": worst_ratio, "parts_ditjen_month": parts,
+            "write_cost": writes, "csv": csv, "targets": TARGETS, "met": met,
             "environment": env, "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
             "run_seconds": round(seconds)}
+
+
+def _table(rows):
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
 
 
 def print_report(f):
@@ -443,23 +612,36 @@ def print_report(f):
     print(f"\nSummaries ({f['scale']} scale, database {f['database']}) - {f['date']}, {env['cpus']} cpus, "
           f"PostgreSQL {env['postgresql']}, {f['dataset']['reports']:,} reports, {f['rollups']['events']:,} events;"
           f" summary_flow {f['rollups']['summary_flow_rows']:,} rows ({f['rollups']['summary_flow_mb']} MB),"
-          f" summary_open {f['rollups']['summary_open_rows']:,} rows")
+          f" summary_open {f['rollups']['summary_open_rows']:,} rows; load average at the end "
+          f"{f['loadavg_at_end']}")
     print(common.durability_line(env["durability"]))
-    rows = [("head, period", "rollup p50", "rollup p95", "raw p50", "ratio", "equal", "received", "anomalies")]
+    frozen = all(v["gc_frozen"] for v in f["pages"].values())
+    rows = [(f"head's page (test client{', gc frozen' if frozen else ''})", "p50", "p95", "max", "first view",
+             "bytes")]
+    for head, v in f["pages"].items():
+        rows.append((f"{head} {v['path']}", f"{v['p50_ms']:.1f} ms", f"{v['p95_ms']:.1f} ms", f"{v['max_ms']:.1f} ms",
+                     f"{v['first_view_ms']:.0f} ms", f"{v['bytes']:,}"))
+    _table(rows)
+    rows = [("figures.summary, head, month", "kept p50", "kept p95", "afresh p50", "afresh p95", "raw p50", "equal",
+             "received", "anomalies")]
     for key, v in f["summaries"].items():
-        rows.append((key, f"{v['rollup_p50_ms']:.1f} ms", f"{v['rollup_p95_ms']:.1f} ms", f"{v['raw_p50_ms']:.0f} ms",
-                     f"{v['ratio']:.0f}x", "yes" if v["equal"] else "NO", f"{v['received']:,}", str(v["anomalies"])))
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
-    print(f"summary p95 (worst) {f['worst_rollup_p95_ms']} ms (target <= {TARGETS['summary_p95_ms']}): "
-          f"{met['summary_p95_ms']}; ratio (worst) {f['worst_ratio']}x (target >= {TARGETS['summary_ratio']}): "
-          f"{met['summary_ratio']}; equal results: {met['equal_results']}")
-    for name, part in f["parts_ditjen_30_days"].items():
-        print(f"  part, Ditjen 30 days: {name}: {part}")
+        rows.append((key, f"{v['kept_p50_ms']:.1f} ms", f"{v['kept_p95_ms']:.1f} ms", f"{v['fresh_p50_ms']:.1f} ms",
+                     f"{v['fresh_p95_ms']:.1f} ms",
+                     "-" if v["raw_p50_ms"] is None else f"{v['raw_p50_ms']:.0f} ms",
+                     ("yes" if v["equal"] else "NO") + ("" if v["raw_compared"] else " (no raw)"),
+                     f"{v['received']:,}", str(v["anomalies"])))
+    _table(rows)
+    print(f"page p95 (worst) {f['worst_page_p95_ms']} ms (target <= {TARGETS['page_p95_ms']}): "
+          f"{met['page_p95_ms']}; ratio raw/kept (worst) "
+          f"{'not measured' if f['worst_ratio'] is None else str(f['worst_ratio']) + 'x'} "
+          f"(target >= {TARGETS['summary_ratio']}): {met['summary_ratio']}; equal results: {met['equal_results']}")
+    print(f"job fill_month_figures from nothing: {f['job']['rows']} rows in {f['job']['seconds']} s")
+    for name, part in f["parts_ditjen_month"].items():
+        print(f"  part, Ditjen last month: {name}: {part}")
     w = f["write_cost"]
-    print(f"write cost (ms each, triggers on / off): submission {w['submit_on']} / {w['submit_off']} "
-          f"(+{w['submit_added_ms']}), screening {w['screen_on']} / {w['screen_off']} (+{w['screen_added_ms']})")
+    if w:
+        print(f"write cost (ms each, triggers on / off): submission {w['submit_on']} / {w['submit_off']} "
+              f"(+{w['submit_added_ms']}), screening {w['screen_on']} / {w['screen_off']} (+{w['screen_added_ms']})")
     csv = f["csv"]
     if csv:
         print(f"CSV export: {csv['rows']:,} rows, {csv['bytes'] / 2**20:.0f} MB in {csv['seconds']} s "
@@ -490,10 +672,10 @@ def prepare(args):
 
 
 def broken_checks(f):
-    """Different figures from the rollups and from the raw tables break the run (a missed target
-    does not)."""
+    """Kept figures that differ from fresh ones or from the raw tables break the run (a missed
+    target does not)."""
     different = [key for key, v in f["summaries"].items() if not v["equal"]]
-    return [f"the rollups' summary differs from the raw one for {different}"] if different else []
+    return [f"the kept month's summary differs from a fresh or raw one for {different}"] if different else []
 
 
 def main():
@@ -501,16 +683,22 @@ def main():
     common.require_environment("summaries")
     started = time.perf_counter()
     app, env, dataset, histories, sizes, emails = prepare(args)
-    log(f"summaries: {args.warmup} + {args.runs} rollup runs and {args.raw_runs} raw runs per head and period")
+    log("job: the months kept for every office")
+    job = measure_job(app)
+    log(f"summaries: {args.warmup} + {args.runs} runs (kept), {args.raw_runs} raw runs per head")
     summaries = measure_summaries(app, emails, args)
+    log(f"pages: {args.warmup} + {args.runs} requests per head")
+    pages = measure_pages(app, emails, args)
     parts = measure_parts(app, emails, args)
-    log(f"write cost: {args.writes} submissions and screenings with the triggers on and off")
-    writes = measure_write_cost(app, args.writes)
+    writes = None
+    if not args.skip_writes:
+        log(f"write cost: {args.writes} submissions and screenings with the triggers on and off")
+        writes = measure_write_cost(app, args.writes)
     csv = None
     if not args.skip_csv:
         log("CSV export of every report")
         csv = measure_csv(app, args)
-    figures = build_result(args, env, dataset, histories, sizes, summaries, parts, writes, csv,
+    figures = build_result(args, env, dataset, histories, sizes, summaries, job, pages, parts, writes, csv,
                            time.perf_counter() - started)
     common.finish("summaries", figures, print_report, broken_checks(figures))
 

@@ -17,7 +17,7 @@ EXPECTED_TABLES = {"region", "region_part", "region_source", "office", "office_r
                    "indicator_series", "indicator_value", "service_rating", "rating_invitation",
                    "partner_agency", "partner_member", "forwarded_report", "joint_operation",
                    "joint_operation_agency", "joint_operation_report",
-                   "subject_request"}
+                   "subject_request", "summary_month_figures"}
 
 
 def tables(url):

@@ -77,4 +77,7 @@ SCHEDULE = (
     Periodic("apoa.privacy.request_export.purge_expired_exports", every=timedelta(hours=1)),
     # Audit entries are written unchained; this links them into the hash chain (apoa/audit).
     Periodic("apoa.audit.chain.chain_pending", every=timedelta(minutes=1)),
+    # The heads' ended months (apoa/summaries/stored.py): kept after a month ends, after a rollup
+    # rebuild or a late change, and computed once more after they are written.
+    Periodic("apoa.summaries.stored.fill_month_figures", every=timedelta(minutes=15)),
 )

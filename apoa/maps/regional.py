@@ -247,9 +247,10 @@ def shared_counts(user, jurisdiction, month):
 def dashboard_counts(user, month):
     """{kab id, or TOTAL: Count} of the month's reports received per kabupaten/kota and in all,
     as the user's dashboard (and monthly report) show them: the map agrees with them."""
-    from apoa.summaries.figures import shared_figures      # the dashboard imports the maps
-    summary = shared_figures(user, month)
-    return {TOTAL: summary.received, **{row.key: row.received for row in summary.by_kabupaten}}
+    from apoa.summaries.figures import shared_received     # the dashboard imports the maps
+    # The month's kept figures (apoa/summaries/stored.py): the same the dashboard shows.
+    total, by_kabupaten = shared_received(user, month)
+    return {TOTAL: total, **by_kabupaten}
 
 
 STATE_COLUMNS = tuple(s.value for s in State)

@@ -292,7 +292,7 @@ ACTIVITIES = (
 NOT_PERSONAL = frozenset({
     "category", "office", "office_region", "region", "region_part", "region_source",
     "indicator_series", "indicator_value", "hotspot_snapshot", "report_grid", "summary_due",
-    "summary_flow", "summary_open", "summary_report",
+    "summary_flow", "summary_open", "summary_report", "summary_month_figures",
 })
 
 

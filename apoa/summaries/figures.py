@@ -15,12 +15,22 @@ other states or from the month before (complementary suppression, apoa/summaries
 months only (`shared_month`), since overlapping periods subtract. Officers' names (the workload)
 are shown only to users who may view reports, that is to the heads of an office (supervisors); a
 regional head manages offices, not officers, and gets no per-person figures.
+
+Speed (issue 16, item 3). A whole ended month shared outside the office no longer changes, so its
+figures counted from the flow (`month_part`, with their "< 3" and "–") are kept per scope and
+month (apoa/summaries/stored.py) and each view adds only what is open now (`from_month_part`):
+no line of a page's Grid ties a count of now to one of the flow, so the two parts are hidden
+alike apart or together. Every other period (staff) is counted afresh (`computed_figures`).
 """
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+
+from babel.numbers import format_decimal as babel_format_decimal
 
 from flask import has_request_context
+from flask.globals import _cv_app
 from flask_babel import format_decimal, get_locale, gettext as _, lazy_gettext as _l
 from markupsafe import escape
 from sqlalchemy import any_, select
@@ -40,7 +50,8 @@ from apoa.summaries.dates import day_text
 from apoa.summaries.models import ASSIGNEE, CATEGORY, CHANNEL, KAB, OUTCOME_COLUMNS
 from apoa.periods import local_today
 from apoa.summaries.rollups import ROLLUP, Measures, OpenCounts, Scope
-from apoa.summaries.suppression import K, WITHHELD, Grid, month_weeks, shared_month
+from apoa.summaries.suppression import (K, WITHHELD, Grid, is_shared_month, month_weeks,
+                                        shared_month)
 TREND_WEEKS = 12
 HOTSPOT_LIMIT = 5
 IN_PROGRESS_STATES = (State.screening, State.assigned, State.in_field, State.pending_approval)
@@ -48,6 +59,26 @@ UNKNOWN_OFFICE = _l("Unknown office: choose one of the offices offered.")
 
 
 # --- values that know how to show themselves ------------------------------------------------------
+
+def number_text(value):
+    """A number as the user's locale writes it: flask_babel's format_decimal, remembered (a page of
+    514 kabupaten/kota rows writes the same few hundred numbers thousands of times, and asking
+    flask_babel for the locale costs more than the rest)."""
+    return _decimal_text(_current_locale(), value)
+
+
+def _current_locale():
+    # The locale flask_babel already chose for this request (kept on `g`), else its get_locale().
+    context = _cv_app.get(None)
+    chosen = getattr(getattr(context.g, "_flask_babel", None), "babel_locale", None) \
+        if context is not None else None
+    return chosen if chosen is not None else get_locale()
+
+
+@lru_cache(maxsize=4096)
+def _decimal_text(locale, value):
+    return babel_format_decimal(value, locale=locale)
+
 
 @dataclass(frozen=True, slots=True)
 class Count:
@@ -80,7 +111,7 @@ class Count:
     def __str__(self):
         if self.withheld:
             return WITHHELD
-        return f"< {K}" if self.suppressed else format_decimal(self.value)
+        return f"< {K}" if self.suppressed else number_text(self.value)
 
     def __html__(self):
         # Markup, not str: Markup.format() (the monthly map's SVG) escapes a plain str once more,
@@ -112,7 +143,7 @@ class Change:
             # never offered for translation).
             new = _("new")
             return f"{arrow} {new}" if self.current else "→"
-        return f"{arrow} {format_decimal(abs(self.percent))}%"
+        return f"{arrow} {number_text(abs(self.percent))}%"
 
     def __html__(self):
         return escape(str(self))
@@ -135,8 +166,8 @@ class Duration:
     def __str__(self):
         prefix = "≥ " if self.open_ended else "≈ "
         if self.hours < 48:
-            return prefix + _("%(hours)s h", hours=format_decimal(round(self.hours, 1)))
-        return prefix + _("%(days)s days", days=format_decimal(round(self.hours / 24, 1)))
+            return prefix + _("%(hours)s h", hours=number_text(round(self.hours, 1)))
+        return prefix + _("%(days)s days", days=number_text(round(self.hours / 24, 1)))
 
     def __html__(self):
         return escape(str(self))
@@ -160,7 +191,7 @@ class Share:
         return round(100 * self.part / self.whole)
 
     def __str__(self):
-        return f"{format_decimal(self.percent)}%"
+        return f"{number_text(self.percent)}%"
 
     def __html__(self):
         return escape(str(self))
@@ -359,6 +390,19 @@ def shared_summary(office, period, source=ROLLUP, now=None):
 
 
 def _figures(scope, period, source, suppress, with_workload, now):
+    if suppress and not with_workload and source == ROLLUP and is_shared_month(period,
+                                                                               local_today()):
+        # A whole ended month shared outside the office: its flow is kept (apoa/summaries/
+        # stored.py), what is open now is counted here.
+        from apoa.summaries import stored
+
+        return from_month_part(stored.month_part(scope, period), scope, period, now)
+    return computed_figures(scope, period, source, suppress, with_workload, now)
+
+
+def computed_figures(scope, period, source, suppress, with_workload, now):
+    """The Summary's figures counted afresh (every period; the reference the kept months of
+    apoa/summaries/stored.py must equal)."""
     previous = period.previous()
     current_flow = rollups.flow(scope, period, source)
     # Suppressed, the month before is hidden as its own page hides it: its every measure counts.
@@ -460,11 +504,17 @@ def _sorted_rows(rows):
     return sorted(rows, key=order)
 
 
-def _add_weekly(summary, scope, period, source, labels, suppress):
-    """The TREND_WEEKS weeks up to the week of the period's last day, and that week's anomalies."""
+def anomaly_weeks(period):
+    """(first Monday, last Monday, number of weeks) read for the trend and the anomalies: the
+    weeks up to the week of the period's last day (which may end up to six days after it)."""
     last_week = period.last - timedelta(days=period.last.weekday())
     first_week = last_week - timedelta(days=7 * max(TREND_WEEKS, anomaly_rules.BASELINE_WEEKS))
-    weeks = (last_week - first_week).days // 7 + 1
+    return first_week, last_week, (last_week - first_week).days // 7 + 1
+
+
+def _add_weekly(summary, scope, period, source, labels, suppress):
+    """The TREND_WEEKS weeks up to the week of the period's last day, and that week's anomalies."""
+    first_week, last_week, weeks = anomaly_weeks(period)
     totals, per_kab = rollups.weekly(scope, first_week, weeks, source,
                                      min_count=anomaly_rules.MIN_COUNT)
     shown_from = last_week - timedelta(days=7 * (TREND_WEEKS - 1))
@@ -694,3 +744,155 @@ class Labels:
 
 NONE_LABELS = {KAB: _l("Outside any regency/city"), CATEGORY: _l("No category"),
                "office": _l("No office")}
+
+
+# --- a whole ended month shared outside the office, kept (apoa/summaries/stored.py) --------------
+
+HEADLINE_FLOW = ("received", "received_previous", "received_change", "screened", "closed",
+                 "closed_previous", "closed_change", "closed_by_outcome", "median_to_screening",
+                 "median_to_screening_previous", "median_to_closure", "median_to_closure_previous",
+                 "screened_within_due", "within_due", "within_due_previous")
+BREAKDOWNS = (("by_kabupaten", KAB), ("by_office", "office"), ("by_category", CATEGORY),
+              ("by_channel", CHANNEL))
+
+
+@dataclass(frozen=True, slots=True)
+class FlowRow:
+    """A breakdown row's figures counted from the month's flow (a BreakdownRow without its name
+    and its counts of now)."""
+
+    received: Count
+    received_previous: Count
+    change: Change | None
+    screened: Count
+    closed: Count
+    within_due: Share | None
+    median_to_closure: Duration | None
+
+
+NO_FLOW = FlowRow(Count(0), Count(0), Change(0, 0), Count(0), Count(0), None, None)
+
+
+@dataclass
+class MonthPart:
+    """What a suppressed Summary of a whole month counts from the month's flow and the month
+    before's, which no longer changes once the month has ended (unless a late change to a report
+    moves it: migration 0026 forgets it then): the headline's flow figures (HEADLINE_FLOW), the
+    breakdowns' rows by key ({attribute: {key: FlowRow}}), the month's weeks and the anomalies of
+    the week of its last day (None: not counted)."""
+
+    headline: dict
+    rows: dict
+    weekly: list
+    anomaly_week: object
+    anomalies: list | None = None
+
+
+class _Unnamed:
+    """Labels for figures kept without names (a name is looked up when the page is shown)."""
+
+    def name(self, _kind, _key):
+        return ""
+
+    def want(self, _kind, _ids):
+        pass
+
+
+def _no_open():
+    return {"members": {}, "offices": {}, "total": OpenCounts()}
+
+
+def month_part(scope, period, source=ROLLUP, with_anomalies=True):
+    """The MonthPart of `period` (a whole month) over `scope`: the same figures as
+    computed_figures() suppressed, without the counts of now. Run inside small_aggregates()."""
+    previous = period.previous()
+    current_flow = rollups.flow(scope, period, source)
+    previous_flow = rollups.flow(scope, previous, source, full=True)
+    days = rollups.daily(scope, min(previous.start, period.start), period.end, source)
+    # Nothing open: no line of the Grid ties a count of now to one of the flow, so the flow's
+    # counts are hidden alike with or without them (tests/summaries/test_stored.py holds it).
+    no_open = _no_open()
+    result = _headline(period, previous, current_flow, previous_flow, no_open, True, None)
+    labels = _Unnamed()
+    for attribute, dimension in (("by_kabupaten", KAB), ("by_category", CATEGORY),
+                                 ("by_channel", CHANNEL)):
+        setattr(result, attribute, _breakdown(dimension, current_flow, previous_flow, no_open,
+                                              labels, True))
+    result.by_office = _office_breakdown(current_flow, previous_flow, no_open, labels, True)
+    result = _protect(result, current_flow, previous_flow, no_open, days)
+    rows = {attribute: {row.key: FlowRow(row.received, row.received_previous, row.change,
+                                         row.screened, row.closed, row.within_due,
+                                         row.median_to_closure)
+                        for row in getattr(result, attribute)}
+            for attribute, _dimension in BREAKDOWNS}
+    return MonthPart(headline={name: getattr(result, name) for name in HEADLINE_FLOW}, rows=rows,
+                     weekly=result.weekly, anomaly_week=anomaly_weeks(period)[1],
+                     anomalies=month_anomalies(scope, period, source) if with_anomalies else None)
+
+
+def month_anomalies(scope, period, source=ROLLUP):
+    """The anomalies of the week of the period's last day ([anomaly_rules.Anomaly])."""
+    first_week, last_week, weeks = anomaly_weeks(period)
+    _totals, per_kab = rollups.weekly(scope, first_week, weeks, source,
+                                      min_count=anomaly_rules.MIN_COUNT, totals=False)
+    return anomaly_rules.find_anomalies(per_kab, last_week)
+
+
+def from_month_part(part, scope, period, now, source=ROLLUP):
+    """The suppressed Summary of `period` from its MonthPart and what is open now (counted here:
+    open by state, kabupaten/kota, office, category and channel, and overdue; their own Grid)."""
+    open_counts = rollups.open_now(scope, local_today(), now, source)
+    grid = Grid(give_way=_give_way)
+    _open_lines(grid, open_counts)
+    shown = grid.shown()
+    zero = (0, False, False)
+
+    def count(key):
+        return Count(*shown.get(key, zero))
+
+    keys = {"office": set(open_counts["offices"])}
+    for dimension, member_id, code in open_counts["members"]:
+        keys.setdefault(dimension, set()).add(_member_key(dimension, member_id, code))
+    labels = Labels()
+    for attribute, dimension in BREAKDOWNS:
+        keys[dimension] = keys.get(dimension, set()) | set(part.rows[attribute])
+        if dimension != CHANNEL:
+            labels.want(dimension, keys[dimension])
+    labels.want(KAB, [a.kab_id for a in part.anomalies])
+    summary = Summary(
+        period=period, previous_period=period.previous(), scope_label="", suppressed=True,
+        generated_at=now, **part.headline,
+        open_now=count(("open", "total")),
+        awaiting_screening=count(("open", "state", State.new.value)),
+        in_progress=count(IN_PROGRESS),
+        open_by_state=[(state, count(("open", "state", state.value)))
+                       for state in State if state is not State.closed],
+        overdue=count(("overdue", "total")),
+        weekly=list(part.weekly), anomaly_week=part.anomaly_week,
+        anomalies=[AnomalyRow(a, labels.name(KAB, a.kab_id), True) for a in part.anomalies])
+    for attribute, dimension in BREAKDOWNS:
+        flows = part.rows[attribute]
+        rows = []
+        for key in keys[dimension]:
+            f = flows.get(key, NO_FLOW)
+            rows.append(BreakdownRow(
+                key, labels.name(dimension, key), f.received, f.received_previous, f.change,
+                f.screened, f.closed, f.within_due, f.median_to_closure,
+                count(("open", dimension, key)), count(("overdue", dimension, key))))
+        setattr(summary, attribute, _sorted_rows(rows))
+    return summary
+
+
+def shared_received(user, period):
+    """(received in all, {kab id: received}) as Counts, as the dashboard of who sees aggregates
+    only shows them for `period` (a whole ended month): for the regional map, which must agree."""
+    scope = scope_for(user)
+    with rollups.small_aggregates():
+        if is_shared_month(period, local_today()):
+            from apoa.summaries import stored
+
+            part = stored.month_part(scope, period, with_anomalies=False)
+            return part.headline["received"], {key: row.received
+                                               for key, row in part.rows["by_kabupaten"].items()}
+        result = _figures(scope, period, ROLLUP, True, False, datetime.now(timezone.utc))
+    return result.received, {row.key: row.received for row in result.by_kabupaten}

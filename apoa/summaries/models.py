@@ -1,8 +1,8 @@
 """The summaries' rollups (migration 0007): counts kept current by triggers on report and
 report_event, read only in aggregate, written only by the database itself, so they are Core tables
 without ORM classes. The migration's docstring explains what each holds and why it is shaped so."""
-from sqlalchemy import (Boolean, CheckConstraint, Column, Date, Index, Integer, SmallInteger,
-                        String, UniqueConstraint)
+from sqlalchemy import (JSON, Boolean, CheckConstraint, Column, Date, DateTime, Index, Integer,
+                        SmallInteger, String, Text, UniqueConstraint, func, text)
 
 from apoa.extensions import db
 
@@ -80,4 +80,25 @@ summary_report = db.Table(
     Column("outcome", String(20)),
     Column("close_bucket", SmallInteger),
     Column("closed_on_time", Boolean),
+)
+
+# The shared (suppressed) figures of a whole ended month per scope of offices, kept so a head's
+# page does not recompute them (migration 0026, apoa/summaries/stored.py): written by the app,
+# forgotten by triggers on summary_flow when a day they were counted from changes.
+summary_month_figures = db.Table(
+    "summary_month_figures",
+    Column("scope_key", Text, primary_key=True),
+    Column("month", Date, primary_key=True),
+    Column("version", String(16), primary_key=True),
+    Column("flow_from", Date, nullable=False),
+    Column("flow_to", Date, nullable=False),
+    Column("anomaly_from", Date, nullable=False),
+    Column("anomaly_to", Date, nullable=False),
+    Column("figures", JSON(none_as_null=True), nullable=False),
+    Column("anomalies", JSON(none_as_null=True)),
+    Column("checked", Boolean, nullable=False, server_default="false"),
+    Column("computed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_summary_month_figures_flow_to", "flow_to"),
+    Index("ix_summary_month_figures_anomaly_to", "anomaly_to",
+          postgresql_where=text("anomalies IS NOT NULL")),
 )

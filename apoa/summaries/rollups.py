@@ -310,16 +310,18 @@ def _weekly_statements(source, everywhere):
     return totals, candidates
 
 
-def weekly(scope, first_week, weeks, source=ROLLUP, min_count=1):
+def weekly(scope, first_week, weeks, source=ROLLUP, min_count=1, totals=True):
     """Received and closed per week (Mondays from `first_week`, `weeks` of them), and the weekly
     counts of each kabupaten that received at least `min_count` reports in the last of these weeks:
-    ({week: (received, closed)}, {kab_id: {week: received}})."""
+    ({week: (received, closed)}, {kab_id: {week: received}}); the first {} with totals=False (not
+    read)."""
     last = first_week + timedelta(days=7 * (weeks - 1))
     params = {"first": first_week, "end": last + timedelta(days=7), "last": last,
               "min_count": min_count, **_scope_params(scope)}
     totals_statement, candidates_statement = _weekly_statements(source, scope.everywhere)
-    totals = {week: (received, closed)
-              for week, received, closed in db.session.execute(totals_statement, params).all()}
+    totals = {} if not totals else {
+        week: (received, closed)
+        for week, received, closed in db.session.execute(totals_statement, params).all()}
     per_kab = {kab_id: {week: n for week, n in zip(weeks_, counts) if n}
                for kab_id, weeks_, counts in db.session.execute(candidates_statement, params).all()}
     return totals, per_kab

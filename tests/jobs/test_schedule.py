@@ -36,6 +36,7 @@ def test_the_table_names_every_periodic_job():
         "apoa.guests.uploads.purge_abandoned_uploads": timedelta(hours=1),
         "apoa.privacy.request_export.purge_expired_exports": timedelta(hours=1),
         "apoa.audit.chain.chain_pending": timedelta(minutes=1),
+        "apoa.summaries.stored.fill_month_figures": timedelta(minutes=15),
     }
 
 
