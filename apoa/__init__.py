@@ -3,6 +3,7 @@
 create_app() assembles the application from small register_* steps; each extension is created
 once in apoa.extensions and each domain registers its blueprint and commands explicitly here.
 """
+import gc
 import logging
 
 from flask import Flask
@@ -18,6 +19,15 @@ from apoa.i18n import select_locale
 from apoa.logs import configure_logging
 
 log = logging.getLogger("apoa")
+
+
+def ready_to_serve(app):
+    """`app` as a server process keeps it: its own objects (some 270,000: modules, SQLAlchemy's and
+    Babel's tables) are never garbage, so they are frozen out of the collector, whose full passes
+    over them otherwise took 50-300 ms every ten or so views of the Ditjen's dashboard and stalled
+    whatever request was running (bench/summaries.py, issue 16)."""
+    gc.freeze()
+    return app
 
 
 def create_app(config=None, environ=None):

@@ -176,12 +176,13 @@ def discard_jobs(redis_url, db_url):
 # --- the app under gunicorn -------------------------------------------------------------------
 
 def bench_app():
-    """The WSGI app gunicorn serves for the benchmarks: the real app, with rate limits exempted
+    """The WSGI app gunicorn serves for the benchmarks: the real app, prepared as apoa/wsgi.py
+    prepares it for gunicorn (ready_to_serve), with rate limits exempted
     (every client is 127.0.0.1); the limiter stays configured with Redis, so the submit view's
     check that the rate-limit store is reachable still runs."""
-    from apoa import create_app
+    from apoa import create_app, ready_to_serve
 
-    return exempt_from_limits(create_app())
+    return ready_to_serve(exempt_from_limits(create_app()))
 
 
 def exempt_from_limits(app):
