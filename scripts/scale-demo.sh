@@ -219,14 +219,29 @@ load_app_env() {
 
 with_app_env() { env "${APP_ENV[@]}" "$@"; }
 
+# A set-up step: its standard output appended to $1, its errors to setup.log; when it fails, the
+# end of setup.log is shown.
+setup_step() {
+  local out=$1 status=0
+  shift
+  with_app_env "$@" >> "$out" 2>> "$LOGS/setup.log" || status=$?
+  if [ "$status" -ne 0 ]; then
+    log "set-up failed (exit $status); the end of $LOGS/setup.log:"
+    tail -n 15 "$LOGS/setup.log" | sed 's/^/[scale]   /' >&2
+    log "\`scripts/scale-demo.sh reset\` starts afresh when the demo's own databases are the problem"
+    return "$status"
+  fi
+}
+
 prepare_database() {
   log "migrating the primary's schema"
-  with_app_env "$VENV/bin/flask" --app apoa db upgrade >> "$LOGS/setup.log" 2>&1
+  setup_step "$LOGS/setup.log" "$VENV/bin/flask" --app apoa db upgrade
   log "importing the regions (skipped when unchanged)"
-  with_app_env "$VENV/bin/flask" --app apoa regions import --skip-unchanged >> "$LOGS/setup.log" 2>&1
+  setup_step "$LOGS/setup.log" "$VENV/bin/flask" --app apoa regions import --skip-unchanged
   if [ "${APOA_SCALE_SEED:-yes}" != no ]; then
     log "seeding the demo data"
-    with_app_env "$VENV/bin/flask" --app apoa demo seed > "$SCALE/accounts.txt" 2>> "$LOGS/setup.log"
+    : > "$SCALE/accounts.txt"
+    setup_step "$SCALE/accounts.txt" "$VENV/bin/flask" --app apoa demo seed
   fi
 }
 
