@@ -402,7 +402,7 @@ def pgbench_script(points, categories, pre_ping=True):
         "\\set r2 random(0, 2147483647)",
         f"\\set c random(0, {len(categories) - 1})",
         f"\\set category {bisect_case(list(categories), 'c')}",
-        # The app prepares the statement once per connection (apoa.reports.services._prepare_submit).
+        # The app prepares the statement once per connection (apoa.core.prepared.prepare_once).
         "\\if :prep = 0",
         services._PREPARE_SUBMIT.strip() + ";",
         "\\set prep 1",

@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import Float
 
+from apoa.core.prepared import prepare_once
 from apoa.extensions import db
 
 # The point is the one row of a relation `pt` (its column `g`). The kecamatan piece if any, else
@@ -37,9 +38,9 @@ FROM (
 """
 # $1 = longitude, $2 = latitude.
 _POINT_SQL = "WITH pt AS (SELECT ST_SetSRID(ST_MakePoint($1, $2), 4326) AS g)" + POINT_LOOKUP_SQL
-_PREPARE_SQL = "PREPARE apoa_locate_point(float8, float8) AS " + _POINT_SQL
-_EXECUTE_SQL = "EXECUTE apoa_locate_point(%s, %s)"
-_PREPARED_FLAG = "apoa_locate_prepared"
+_STATEMENT = "apoa_locate_point"
+_PREPARE_SQL = f"PREPARE {_STATEMENT}(float8, float8) AS " + _POINT_SQL
+_EXECUTE_SQL = f"EXECUTE {_STATEMENT}(%s, %s)"
 
 _MANY_SQL = """
 SELECT kec.region_id, coalesce(kec.kab_id, kab.kab_id),
@@ -101,20 +102,11 @@ class Location:
 
 def locate_ids(lon, lat):
     """Region and office ids of one point (all None outside every region). The fast path."""
-    pooled = db.session.connection().connection
-    if not pooled.info.get(_PREPARED_FLAG):
-        _prepare(pooled)
+    pooled = prepare_once(db.session.connection().connection, _STATEMENT, _PREPARE_SQL)
     with pooled.driver_connection.cursor() as cursor:
         cursor.execute(_EXECUTE_SQL, (float(lon), float(lat)))
         row = cursor.fetchone()
     return LocatedIds(*row) if row else LocatedIds(None, None, None)
-
-
-def _prepare(pooled):
-    # A prepared statement lives as long as its connection, whatever happens to transactions.
-    with pooled.driver_connection.cursor() as cursor:
-        cursor.execute(_PREPARE_SQL)
-    pooled.info[_PREPARED_FLAG] = True
 
 
 def locate(lon, lat):

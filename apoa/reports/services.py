@@ -19,6 +19,7 @@ from apoa import jobs
 from apoa.audit.services import record
 from apoa.auth.permissions import Permission, roles_with
 from apoa.errors import UserValueError
+from apoa.core.prepared import prepare_once
 from apoa.extensions import db
 from apoa.notifications.models import EmailChoice
 from apoa.notifications.services import ON_EVENT, SEND_EMAILS, screeners
@@ -73,7 +74,7 @@ def submit_report(new, reporter=None):
     now = datetime.now(timezone.utc)
     actor_id = reporter.id if reporter else None
     lon, lat = (float(c) for c in new.point)
-    _prepare_submit(db.session.connection())
+    prepare_once(db.session.connection().connection, _SUBMIT_NAME, _PREPARE_SUBMIT)
     row = db.session.execute(_SUBMIT_STATEMENT, {
         "lon": lon, "lat": lat, "code": tracking.new_code(),
         "key": str(uuid.UUID(new.submission_key)), "category": new.category_id,
@@ -194,7 +195,6 @@ LEFT JOIN (SELECT {_REPORT_NAMES}, true AS inserted FROM ins
 _SUBMIT_NAME = "apoa_submit_report"
 _PREPARE_SUBMIT = (f"PREPARE {_SUBMIT_NAME}({', '.join(t for _n, t in _SUBMIT_PARAMETERS)}) AS "
                    + SUBMIT_SQL)
-_PREPARED_FLAG = "apoa_submit_prepared"
 _SUBMIT_STATEMENT = select(
     Report, column("inserted", Boolean), column("inside", Boolean), column("event_id", Integer),
     column("audited", Integer), column("told", Integer), column("emails_each", Integer),
@@ -205,15 +205,6 @@ _SUBMIT_STATEMENT = select(
     .columns(*_REPORT_COLUMNS, column("inserted", Boolean), column("inside", Boolean),
              column("event_id", Integer), column("audited", Integer), column("told", Integer),
              column("emails_each", Integer)))
-
-
-def _prepare_submit(connection):
-    """PREPARE the statement on this connection once (it lives as long as the connection)."""
-    pooled = connection.connection
-    if not pooled.info.get(_PREPARED_FLAG):
-        with pooled.driver_connection.cursor() as cursor:
-            cursor.execute(_PREPARE_SUBMIT)
-        pooled.info[_PREPARED_FLAG] = True
 
 
 def attach_photos(report, event, photos):
